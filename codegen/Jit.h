@@ -1,0 +1,33 @@
+//===- codegen/Jit.h - Compile a graph to native code ------------*- C++ -*-===//
+//
+// Lowers every node of a graph (types inferred) to LLVM IR loops, optimizes
+// at O3 for the host CPU, and JIT-compiles it with ORC LLJIT. The result is an
+// Executable over the buffer layout of ir/BufferLayout.h: one entry function
+//   void gradc_step(void **buffers, int64_t batch)
+// which runs every node in schedule order, then copies each param update into
+// its param buffer.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/Graph.h"
+#include "runtime/Executable.h"
+
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+
+namespace gradc::codegen {
+
+struct CodegenOptions {
+  unsigned optLevel = 3;
+  /// If set, receives the optimized LLVM IR of the module as text.
+  std::string *llvmIROut = nullptr;
+};
+
+/// Compiles `g`. The returned executable does not reference the graph.
+llvm::Expected<std::unique_ptr<rt::Executable>> compileGraph(const ir::Graph &g,
+                                                             const CodegenOptions &opts = {});
+
+} // namespace gradc::codegen

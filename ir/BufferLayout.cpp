@@ -1,0 +1,51 @@
+#include "ir/BufferLayout.h"
+
+namespace gradc::ir {
+
+BufferLayout layoutBuffers(const Graph &g) {
+  BufferLayout out;
+  auto add = [&](const Value *v, rt::BufferRole role) {
+    assert(v->type().known && "layoutBuffers needs inferred types");
+    rt::BufferDesc d;
+    d.name = v->name();
+    d.role = role;
+    d.dtype = v->type().dtype;
+    d.shape = v->type().shape;
+    out.index[v] = static_cast<unsigned>(out.buffers.size());
+    out.buffers.push_back(std::move(d));
+  };
+  for (const Value *in : g.inputs())
+    add(in, in->role == InputRole::Hyper ? rt::BufferRole::HyperInput
+                                         : rt::BufferRole::Input);
+  for (const Value *p : g.params()) {
+    add(p, rt::BufferRole::Param);
+    rt::BufferDesc &d = out.buffers.back();
+    d.init = rt::InitSpec{p->init.kind, p->init.value, p->init.mean, p->init.std,
+                          p->init.low,  p->init.high,  p->init.gain};
+    d.trainable = p->trainable;
+  }
+  for (const auto &n : g.nodes())
+    for (const Value *r : n->results())
+      add(r, rt::BufferRole::Temp);
+  // Roles of results, in increasing priority.
+  for (const auto &[param, grad] : g.gradients) {
+    auto &d = out.buffers[out.index[grad]];
+    if (d.role == rt::BufferRole::Temp) {
+      d.role = rt::BufferRole::Gradient;
+      d.param = param->name();
+    }
+  }
+  for (const Value *o : g.outputs) {
+    auto &d = out.buffers[out.index[o]];
+    if (d.role == rt::BufferRole::Temp || d.role == rt::BufferRole::Gradient)
+      d.role = rt::BufferRole::Output;
+  }
+  if (g.loss) {
+    auto &d = out.buffers[out.index[g.loss]];
+    if (d.role != rt::BufferRole::Input && d.role != rt::BufferRole::Param)
+      d.role = rt::BufferRole::Loss;
+  }
+  return out;
+}
+
+} // namespace gradc::ir

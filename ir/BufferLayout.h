@@ -1,0 +1,27 @@
+//===- ir/BufferLayout.h - The graph's buffers as the runtime sees them ---===//
+//
+// One buffer per value: graph inputs, then params, then node results in
+// schedule order. Roles: inputs are Input (HyperInput for hyper inputs),
+// params Param, the loss Loss, outputs Output, recorded gradients Gradient,
+// everything else Temp. Codegen and the interpreter both use this order, so
+// the same bound buffers run on either.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/Graph.h"
+#include "runtime/Executable.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+namespace gradc::ir {
+
+struct BufferLayout {
+  std::vector<rt::BufferDesc> buffers;
+  llvm::DenseMap<const Value *, unsigned> index; // value -> buffer index
+};
+
+/// Requires every value's type to be known.
+BufferLayout layoutBuffers(const Graph &g);
+
+} // namespace gradc::ir

@@ -1,0 +1,35 @@
+//===- ir/ShapeRules.h - Per-op shape rules and shape helpers ----*- C++ -*-===//
+//
+// One shape rule per op, declared from Ops.def (shapeRule<Enum>), plus the
+// helpers that several rules and passes share: numpy broadcasting and axis
+// normalization.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/Graph.h"
+
+namespace gradc::ir {
+
+#define OP(Enum, Name, NumInputs, Class, Flags)                                \
+  llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRule##Enum(const Node &);
+#include "ir/Ops.def"
+
+/// Numpy broadcasting of two shapes. kBatch broadcasts with 1 and itself only.
+llvm::Expected<Shape> broadcastShapes(const Shape &a, const Shape &b);
+
+/// Normalizes `axis` (negative counts from the end) for a tensor of `rank`.
+llvm::Expected<int64_t> normalizeAxis(int64_t axis, int64_t rank);
+
+/// Normalizes, sorts and de-duplicates reduction axes; empty means all axes.
+llvm::Expected<std::vector<int64_t>> normalizeAxes(const std::vector<int64_t> &axes,
+                                                   int64_t rank);
+
+/// The shape after reducing `axes` (normalized) of `in`.
+Shape reducedShape(const Shape &in, const std::vector<int64_t> &axes, bool keepdims);
+
+/// Resolves a reshape target (entries > 0, or one -1 to infer) for `in`.
+/// The batch dimension may move but not be split or merged with others.
+llvm::Expected<Shape> resolveReshape(const Shape &in, const std::vector<int64_t> &target);
+
+} // namespace gradc::ir

@@ -1,0 +1,23 @@
+//===- passes/GradRules.h - Per-op gradient rules ----------------*- C++ -*-===//
+//
+// A gradient rule builds, with `b`, the gradient of the loss with respect to
+// each input of `n`, given `dy`, the gradient with respect to n's result. It
+// returns one value per input (null: no gradient flows to that input, e.g.
+// integer labels). A returned gradient may have the shape of n's *result*
+// where the op broadcasts; the autodiff driver sums it back to the input's
+// shape (un-broadcasting), and accumulates fan-out, once for all ops.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/Graph.h"
+
+namespace gradc::passes {
+
+using GradRule = llvm::Expected<llvm::SmallVector<ir::Value *, 3>> (*)(
+    ir::Builder &b, const ir::Node &n, ir::Value *dy);
+
+/// The rule for `op`, or null when the op has none (flag NoGrad).
+GradRule gradRule(ir::OpKind op);
+
+} // namespace gradc::passes

@@ -1,0 +1,60 @@
+//===- runtime/Tensor.h - A dense host tensor --------------------*- C++ -*-===//
+//
+// A Tensor owns a 64-byte aligned, zero-initialized buffer of a concrete shape
+// (no symbolic dimensions). Sizes a user can influence go through create(),
+// which checks for overflow and an upper bound before allocating.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/Types.h"
+
+#include "llvm/Support/Error.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace gradc::rt {
+
+/// Largest single tensor gradc allocates (bytes); larger requests are errors.
+inline constexpr int64_t kMaxTensorBytes = int64_t(16) << 30;
+
+class Tensor {
+public:
+  Tensor() = default;
+  /// Allocates; the caller guarantees the size is sane (asserts otherwise).
+  Tensor(DType dtype, Shape shape);
+  /// Allocates after checking every dimension >= 0 and the byte size against
+  /// overflow and kMaxTensorBytes. `what` names the tensor in errors.
+  static llvm::Expected<Tensor> create(DType dtype, Shape shape, const std::string &what);
+
+  Tensor(Tensor &&) = default;
+  Tensor &operator=(Tensor &&) = default;
+  Tensor(const Tensor &o);
+  Tensor &operator=(const Tensor &o);
+
+  DType dtype() const { return dtype_; }
+  const Shape &shape() const { return shape_; }
+  int64_t numel() const { return numel_; }
+  size_t bytes() const { return static_cast<size_t>(numel_) * sizeOf(dtype_); }
+  bool empty() const { return !data_; }
+
+  void *data() { return data_.get(); }
+  const void *data() const { return data_.get(); }
+  float *f32() { return static_cast<float *>(data()); }
+  const float *f32() const { return static_cast<const float *>(data()); }
+  int32_t *i32() { return static_cast<int32_t *>(data()); }
+  const int32_t *i32() const { return static_cast<const int32_t *>(data()); }
+
+private:
+  struct Free {
+    void operator()(void *p) const;
+  };
+  DType dtype_ = DType::F32;
+  Shape shape_;
+  int64_t numel_ = 0;
+  std::unique_ptr<void, Free> data_;
+};
+
+} // namespace gradc::rt
