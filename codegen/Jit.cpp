@@ -1,1 +1,128 @@
-// (in progress)
+//===- codegen/Jit.cpp - Compile a graph to native code with ORC LLJIT ----===//
+//
+// compileGraph: lay out the buffers (ir/BufferLayout.h), build one module
+// for the whole step (ModuleBuilder.cpp), target it at the host and run the
+// O3 pipeline (HostTarget.cpp), optionally print it, then hand it to an
+// LLJIT whose main JITDylib also resolves symbols of the process (malloc,
+// free, libm), and look up the entry. The Executable owns the LLJIT (which
+// owns the code) and a copy of the buffer descriptions; it does not keep the
+// graph.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/Jit.h"
+
+#include "codegen/HostTarget.h"
+#include "codegen/ModuleBuilder.h"
+
+#include "ir/BufferLayout.h"
+
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/ExecutionEngine/Orc/ThreadSafeModule.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace gradc::codegen {
+
+namespace {
+
+using StepFn = void (*)(void **buffers, int64_t batch);
+
+class JitExecutable : public rt::Executable {
+public:
+  JitExecutable(std::unique_ptr<llvm::orc::LLJIT> jit, StepFn fn,
+                std::vector<rt::BufferDesc> buffers)
+      : jit_(std::move(jit)), fn_(fn), buffers_(std::move(buffers)) {
+    for (const rt::BufferDesc &d : buffers_)
+      usesBatch_ |= hasBatch(d.shape);
+  }
+
+  const std::vector<rt::BufferDesc> &buffers() const override { return buffers_; }
+
+  llvm::Error run(void *const *bufs, int64_t batch) override {
+    if (usesBatch_ && batch < 0)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "batch size must be >= 0, got " +
+                                         std::to_string(batch));
+    fn_(const_cast<void **>(bufs), batch);
+    return llvm::Error::success();
+  }
+
+private:
+  std::unique_ptr<llvm::orc::LLJIT> jit_;
+  StepFn fn_;
+  std::vector<rt::BufferDesc> buffers_;
+  bool usesBatch_ = false;
+};
+
+llvm::Error err(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+/// Codegen needs every type: the shape rules ran (infer-shapes).
+llvm::Error checkTypesKnown(const ir::Graph &g) {
+  auto check = [&](const ir::Value *v) -> llvm::Error {
+    if (!v->type().known)
+      return err("cannot compile graph '" + g.name + "': the type of %" + v->name() +
+                 " is not known (run infer-shapes first)");
+    return llvm::Error::success();
+  };
+  for (const ir::Value *v : g.inputs())
+    if (auto e = check(v))
+      return e;
+  for (const ir::Value *v : g.params())
+    if (auto e = check(v))
+      return e;
+  for (const auto &n : g.nodes())
+    for (const ir::Value *v : n->results())
+      if (auto e = check(v))
+        return e;
+  return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Expected<std::unique_ptr<rt::Executable>> compileGraph(const ir::Graph &g,
+                                                             const CodegenOptions &opts) {
+  if (auto e = checkTypesKnown(g))
+    return e;
+  ir::BufferLayout layout = ir::layoutBuffers(g);
+
+  auto jtmb = hostTargetBuilder(opts.optLevel);
+  if (!jtmb)
+    return jtmb.takeError();
+  auto tm = jtmb->createTargetMachine();
+  if (!tm)
+    return tm.takeError();
+
+  auto ctx = std::make_unique<llvm::LLVMContext>();
+  auto module = buildStepModule(g, layout, targetInfo(**tm), *ctx);
+  if (!module)
+    return module.takeError();
+  targetModule(**module, **tm);
+  optimizeModule(**module, **tm, opts.optLevel);
+  if (opts.llvmIROut) {
+    opts.llvmIROut->clear();
+    llvm::raw_string_ostream os(*opts.llvmIROut);
+    (*module)->print(os, nullptr);
+  }
+
+  auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
+  if (!jit)
+    return jit.takeError();
+  auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      (*jit)->getDataLayout().getGlobalPrefix());
+  if (!gen)
+    return gen.takeError();
+  (*jit)->getMainJITDylib().addGenerator(std::move(*gen));
+
+  if (auto e = (*jit)->addIRModule(
+          llvm::orc::ThreadSafeModule(std::move(*module), std::move(ctx))))
+    return e;
+  auto addr = (*jit)->lookup(kStepFunctionName);
+  if (!addr)
+    return addr.takeError();
+  auto fn = addr->toPtr<StepFn>();
+  return std::make_unique<JitExecutable>(std::move(*jit), fn, std::move(layout.buffers));
+}
+
+} // namespace gradc::codegen

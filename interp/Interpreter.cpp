@@ -1,1 +1,113 @@
-// (in progress)
+//===- interp/Interpreter.cpp - Running a graph node by node ---------------===//
+//
+// One step of the reference interpreter:
+//   1. Every graph input and param buffer is copied into a Tensor of its
+//      shape with N bound to this step's batch (sizes checked first, since
+//      the batch comes from the caller).
+//   2. Nodes run in schedule order. Each gets freshly allocated result
+//      tensors and its kernel (Kernels.cpp); each result is copied into its
+//      buffer at once, so outputs, the loss, gradients and temps are all
+//      readable afterwards. A kernel error (a bad label) is prefixed with
+//      the node's location and stops the step.
+//   3. After every node ran, each update (param <- next) is copied into the
+//      param's buffer. Nodes read params from the copies made in step 1, so
+//      an update never leaks into the step that computed it.
+// Copying keeps the kernels on owned, aligned Tensors and makes the caller's
+// buffers plain outputs; speed is not the point of the oracle.
+//
+//===----------------------------------------------------------------------===//
+#include "interp/Interpreter.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cstring>
+
+namespace gradc::interp {
+
+namespace {
+
+class Interpreter : public rt::Executable {
+public:
+  explicit Interpreter(const ir::Graph &g) : g_(g), layout_(ir::layoutBuffers(g)) {}
+
+  const std::vector<rt::BufferDesc> &buffers() const override { return layout_.buffers; }
+  llvm::Error run(void *const *bufs, int64_t batch) override;
+
+private:
+  /// A tensor for buffer `i` of this step's shape (N = batch).
+  llvm::Expected<rt::Tensor> allocate(unsigned i, int64_t batch) const {
+    const rt::BufferDesc &d = layout_.buffers[i];
+    return rt::Tensor::create(d.dtype, bindBatch(d.shape, batch), "buffer '" + d.name + "'");
+  }
+
+  /// The buffer of `v`, which the layout was built from.
+  unsigned indexOf(const ir::Value *v) const {
+    auto it = layout_.index.find(v);
+    assert(it != layout_.index.end() && "a value outside the graph's layout");
+    return it->second;
+  }
+
+  const ir::Graph &g_;
+  ir::BufferLayout layout_;
+};
+
+/// Copies `bytes` unless there are none (a zero-sized buffer may be null).
+void copyBytes(void *dst, const void *src, size_t bytes) {
+  if (bytes)
+    std::memcpy(dst, src, bytes);
+}
+
+llvm::Error Interpreter::run(void *const *bufs, int64_t batch) {
+  if (batch < 0)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   llvm::formatv("batch size {0} is negative", batch));
+  assert((bufs || layout_.buffers.empty()) && "run() needs one pointer per buffer");
+  // Tensors by buffer index; inputs and params first.
+  std::vector<rt::Tensor> values(layout_.buffers.size());
+  size_t defined = g_.inputs().size() + g_.params().size();
+  for (unsigned i = 0; i < defined; ++i) {
+    auto t = allocate(i, batch);
+    if (!t)
+      return t.takeError();
+    copyBytes(t->data(), bufs[i], t->bytes());
+    values[i] = std::move(*t);
+  }
+
+  std::vector<const rt::Tensor *> ins;
+  std::vector<rt::Tensor *> outs;
+  for (const auto &node : g_.nodes()) {
+    const ir::Node &n = *node;
+    ins.clear();
+    outs.clear();
+    for (const ir::Value *v : n.inputs())
+      ins.push_back(&values[indexOf(v)]);
+    for (const ir::Value *r : n.results()) {
+      unsigned i = indexOf(r);
+      auto t = allocate(i, batch);
+      if (!t)
+        return ir::nodeError(n, g_, llvm::toString(t.takeError()));
+      values[i] = std::move(*t);
+      outs.push_back(&values[i]);
+    }
+    if (llvm::Error e = interpKernel(n.op())(n, ins, outs))
+      return ir::nodeError(n, g_, llvm::toString(std::move(e)));
+    for (const rt::Tensor *t : outs)
+      copyBytes(bufs[t - values.data()], t->data(), t->bytes());
+  }
+
+  for (const ir::ParamUpdate &u : g_.updates) {
+    const rt::Tensor &next = values[indexOf(u.next)];
+    assert(next.shape() == values[indexOf(u.param)].shape() &&
+           "an update has its param's shape");
+    copyBytes(bufs[indexOf(u.param)], next.data(), next.bytes());
+  }
+  return llvm::Error::success();
+}
+
+} // namespace
+
+std::unique_ptr<rt::Executable> makeInterpreter(const ir::Graph &g) {
+  return std::make_unique<Interpreter>(g);
+}
+
+} // namespace gradc::interp

@@ -135,6 +135,14 @@ void Graph::eraseInput(Value *input) {
                 values_.end());
 }
 
+void Graph::renameValue(Value *v, const std::string &name) {
+  assert(v->kind_ == ValueKind::Result && "inputs and params keep the model's names");
+  assert(!byName_.count(name) && "renaming onto a used name");
+  byName_.erase(v->name_);
+  v->name_ = name;
+  byName_[name] = v;
+}
+
 void Graph::reorder(std::vector<Node *> order) {
   assert(order.size() == nodes_.size() && "reorder needs a permutation");
   llvm::DenseMap<Node *, size_t> pos;

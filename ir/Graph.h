@@ -176,6 +176,8 @@ public:
   void eraseNodes(const std::function<bool(const Node &)> &dead);
   /// Removes a graph input that nothing uses any more.
   void eraseInput(Value *input);
+  /// Gives the node result `v` the name `name`, which must be unused.
+  void renameValue(Value *v, const std::string &name);
   /// Moves nodes into the order given (a permutation of nodes()).
   void reorder(std::vector<Node *> order);
   /// Replaces every use of `from` (node inputs, outputs, loss, gradients,

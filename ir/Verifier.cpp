@@ -1,1 +1,211 @@
-// (in progress)
+//===- ir/Verifier.cpp - Structural and type checks of a graph ------------===//
+//
+// Two sweeps.
+//
+// The first collects every live value by pointer (graph inputs, params,
+// results of nodes still in the graph) and checks that names are unique. It
+// reads only what the graph owns, never what a node or list points to, so a
+// use of an erased value is reported instead of followed.
+//
+// The second walks nodes in schedule order with the set of values defined so
+// far. For each node: arity and attributes against the op's schema; each
+// input must be defined already (live but not yet defined means a use before
+// its definition, i.e. a cycle or a wrong order; not live at all means a
+// dangling use); and when every input and result type is known, the op's
+// shape rule run again must give exactly the recorded result types. Result
+// types still `?` are accepted: that is a graph before infer-shapes.
+//
+// Last, the graph-level lists (outputs, loss, gradients, updates) must refer
+// to live values, the loss must be an f32 scalar, and each gradient or update
+// must be keyed by a param and have that param's type.
+//
+//===----------------------------------------------------------------------===//
+#include "ir/Verifier.h"
+
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FormatVariadic.h"
+
+namespace gradc::ir {
+
+namespace {
+
+using llvm::formatv;
+
+class Verifier {
+public:
+  explicit Verifier(const Graph &g) : g_(g) {}
+
+  llvm::Error verify() {
+    if (auto e = collectLiveValues())
+      return e;
+    for (const auto &n : g_.nodes())
+      if (auto e = verifyNode(*n))
+        return e;
+    return verifyGraphLists();
+  }
+
+private:
+  /// "<model file>: <msg>" for problems that belong to no node.
+  llvm::Error graphError(const llvm::Twine &msg) const {
+    std::string text = g_.sourceFile.empty() ? std::string() : g_.sourceFile + ": ";
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), text + msg.str());
+  }
+
+  /// Errors about a value: at its defining node when it has one, so the
+  /// message leads back to the model line.
+  llvm::Error valueError(const Value &v, const llvm::Twine &msg) const {
+    if (v.def())
+      return nodeError(*v.def(), g_, msg);
+    return graphError(msg);
+  }
+
+  static std::string ref(const Value &v) { return "%" + v.name(); }
+
+  llvm::Error addLive(const Value *v) {
+    live_.insert(v);
+    auto [it, fresh] = names_.try_emplace(v->name(), v);
+    if (!fresh && it->second != v)
+      return valueError(*v, formatv("the name %{0} is defined twice", v->name()));
+    return llvm::Error::success();
+  }
+
+  llvm::Error collectLiveValues() {
+    // Graph inputs and params are defined before every node.
+    for (const Value *v : g_.inputs()) {
+      if (auto e = addLive(v))
+        return e;
+      defined_.insert(v);
+    }
+    for (const Value *v : g_.params()) {
+      if (auto e = addLive(v))
+        return e;
+      defined_.insert(v);
+    }
+    for (const auto &n : g_.nodes())
+      for (const Value *r : n->results()) {
+        assert(r->def() == n.get() && "result not owned by its node");
+        if (auto e = addLive(r))
+          return e;
+      }
+    return llvm::Error::success();
+  }
+
+  llvm::Error verifyNode(const Node &n) {
+    const OpInfo &info = n.info();
+    if (n.inputs().size() != info.numInputs)
+      return nodeError(n, g_, formatv("expects {0} input(s), got {1}", info.numInputs,
+                                      n.inputs().size()));
+    if (n.results().size() != info.numResults)
+      return nodeError(n, g_, formatv("has {0} result(s), expected {1}", n.results().size(),
+                                      info.numResults));
+    if (llvm::Error e = checkAttrs(n))
+      return nodeError(n, g_, llvm::toString(std::move(e)));
+
+    bool inputsKnown = true;
+    for (unsigned i = 0; i < n.inputs().size(); ++i) {
+      const Value *in = n.input(i);
+      if (!in)
+        return nodeError(n, g_, formatv("input {0} is null", i));
+      if (!live_.contains(in))
+        return nodeError(n, g_, formatv("input {0} is a value that is no longer in the graph "
+                                        "(its node was erased)",
+                                        i));
+      if (!defined_.contains(in))
+        return nodeError(n, g_, formatv("input {0} (%{1}) is used before it is defined "
+                                        "(a cycle or a wrong node order)",
+                                        i, in->name()));
+      inputsKnown &= in->type().known;
+    }
+
+    bool resultsKnown = llvm::all_of(n.results(), [](const Value *r) {
+      return r->type().known;
+    });
+    if (inputsKnown && resultsKnown)
+      if (auto e = verifyResultTypes(n))
+        return e;
+
+    for (const Value *r : n.results())
+      defined_.insert(r);
+    return llvm::Error::success();
+  }
+
+  llvm::Error verifyResultTypes(const Node &n) {
+    auto inferred = n.info().inferShape(n);
+    if (!inferred)
+      return nodeError(n, g_, llvm::toString(inferred.takeError()));
+    assert(inferred->size() == n.results().size() && "shape rule result count");
+    for (unsigned i = 0; i < inferred->size(); ++i) {
+      const TensorType &have = n.result(i)->type();
+      if (have != (*inferred)[i])
+        return nodeError(n, g_, formatv("result type {0} does not match inferred {1}{2}",
+                                        have.str(), (*inferred)[i].str(),
+                                        n.results().size() > 1
+                                            ? formatv(" (result {0})", i).str()
+                                            : std::string()));
+    }
+    return llvm::Error::success();
+  }
+
+  /// Checks one entry of `gradients` or `updates`: `what` is "gradient" or
+  /// "update".
+  llvm::Error verifyParamEntry(llvm::StringRef what, unsigned index, const Value *param,
+                               const Value *v, llvm::DenseSet<const Value *> &seen) {
+    if (!param || !live_.contains(param))
+      return graphError(formatv("{0} entry {1} is keyed by a value that is not in the graph",
+                                what, index));
+    if (!param->isParam())
+      return valueError(*param, formatv("{0} entry {1} is keyed by {2}, which is not a param",
+                                        what, index, ref(*param)));
+    if (!seen.insert(param).second)
+      return graphError(formatv("param {0} has more than one {1}", ref(*param), what));
+    if (!v || !live_.contains(v))
+      return graphError(formatv("the {0} of param {1} is a value that is not in the graph",
+                                what, ref(*param)));
+    if (v->type().known && param->type().known && v->type() != param->type())
+      return valueError(*v, formatv("{0} {1} of param {2} has type {3}, expected {4} (the "
+                                    "param's type)",
+                                    what, ref(*v), ref(*param), v->type().str(),
+                                    param->type().str()));
+    return llvm::Error::success();
+  }
+
+  llvm::Error verifyGraphLists() {
+    for (unsigned i = 0; i < g_.outputs.size(); ++i)
+      if (!g_.outputs[i] || !live_.contains(g_.outputs[i]))
+        return graphError(formatv("output {0} is a value that is not in the graph", i));
+    if (g_.loss) {
+      if (!live_.contains(g_.loss))
+        return graphError("the loss is a value that is not in the graph");
+      const TensorType &t = g_.loss->type();
+      if (t.known && t != TensorType(DType::F32, {}))
+        return valueError(*g_.loss, formatv("the loss {0} must be an f32 scalar (f32[]), "
+                                            "got {1}",
+                                            ref(*g_.loss), t.str()));
+    }
+    llvm::DenseSet<const Value *> seen;
+    for (unsigned i = 0; i < g_.gradients.size(); ++i)
+      if (auto e = verifyParamEntry("gradient", i, g_.gradients[i].first,
+                                    g_.gradients[i].second, seen))
+        return e;
+    seen.clear();
+    for (unsigned i = 0; i < g_.updates.size(); ++i)
+      if (auto e = verifyParamEntry("update", i, g_.updates[i].param, g_.updates[i].next,
+                                    seen))
+        return e;
+    return llvm::Error::success();
+  }
+
+  const Graph &g_;
+  llvm::DenseSet<const Value *> live_;
+  llvm::DenseSet<const Value *> defined_;
+  llvm::StringMap<const Value *> names_;
+};
+
+} // namespace
+
+llvm::Error verifyGraph(const Graph &g) {
+  return Verifier(g).verify();
+}
+
+} // namespace gradc::ir

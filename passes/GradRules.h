@@ -20,4 +20,12 @@ using GradRule = llvm::Expected<llvm::SmallVector<ir::Value *, 3>> (*)(
 /// The rule for `op`, or null when the op has none (flag NoGrad).
 GradRule gradRule(ir::OpKind op);
 
+/// Sums `grad` (the shape of a broadcast result) back to `to`, the shape of
+/// the operand that was broadcast: reduce_sum over the leading extra axes and
+/// over the axes where `to` has 1, then reshape if the rank differs. Returns
+/// `grad` itself when the shapes already agree. The last node made is named
+/// `name`. Shared by the autodiff driver and the broadcast_to rule.
+llvm::Expected<ir::Value *> unbroadcast(ir::Builder &b, ir::Value *grad,
+                                        const Shape &to, llvm::StringRef name);
+
 } // namespace gradc::passes

@@ -42,6 +42,9 @@ public:
   /// Validates names: an unknown pass is an error listing the known ones.
   /// Also errors if a --print-ir-*/--stop-after names a pass not in `names`.
   llvm::Error setPipeline(const std::vector<std::string> &names);
+  /// Runs these passes (e.g. ones a test defines) instead of registered
+  /// ones; the same checks of the instrumentation's pass names apply.
+  llvm::Error setPipeline(std::vector<std::unique_ptr<Pass>> passes);
   const std::vector<std::string> &pipeline() const { return names_; }
 
   /// Runs the pipeline. Errors from a pass are returned prefixed with nothing
@@ -55,6 +58,7 @@ private:
   llvm::raw_ostream &out_;
   llvm::raw_ostream &err_;
   std::vector<std::string> names_;
+  std::vector<std::unique_ptr<Pass>> passes_;
   bool stopped_ = false;
 };
 

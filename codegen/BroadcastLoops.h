@@ -1,0 +1,21 @@
+//===- codegen/BroadcastLoops.h - Elementwise maps with broadcasting -*- C++ -*-===//
+#pragma once
+
+#include "codegen/KernelEmitter.h"
+
+namespace gradc::codegen {
+
+/// An f32 tensor a map reads: its pointer and (unbroadcast) shape.
+struct MapOperand {
+  llvm::Value *ptr;
+  Shape shape;
+};
+
+/// Emits out[idx] = combine(operand values at idx) for every index of
+/// `outShape`, each operand broadcast to it numpy-style (the shape rules have
+/// checked that it broadcasts). Same-shape operands give one flat loop.
+void emitBroadcastMap(KernelCtx &k, const Shape &outShape, llvm::Value *out,
+                      llvm::ArrayRef<MapOperand> operands,
+                      llvm::function_ref<llvm::Value *(llvm::ArrayRef<llvm::Value *>)> combine);
+
+} // namespace gradc::codegen

@@ -1,0 +1,117 @@
+//===- codegen/HostTarget.cpp - The host CPU as a target, and O3 for it ---===//
+//
+// JITTargetMachineBuilder::detectHost() fills in the process triple, the
+// host CPU name (sys::getHostCPUName) and its feature set
+// (sys::getHostCPUFeatures), so the TargetMachine made from it has AVX-512
+// on a CPU that has it. The same builder is given to LLJIT, so the optimizer
+// (which needs the TargetMachine for its cost model: vector width, unroll
+// thresholds) and the JIT's code generator agree on the machine.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/HostTarget.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Analysis/CGSCCPassManager.h"
+#include "llvm/Analysis/LoopAnalysisManager.h"
+#include "llvm/IR/PassManager.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <mutex>
+
+namespace gradc::codegen {
+
+void initializeNativeTarget() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    llvm::InitializeNativeTargetAsmParser();
+  });
+}
+
+static llvm::CodeGenOptLevel codeGenLevel(unsigned optLevel) {
+  switch (optLevel) {
+  case 0:
+    return llvm::CodeGenOptLevel::None;
+  case 1:
+    return llvm::CodeGenOptLevel::Less;
+  case 2:
+    return llvm::CodeGenOptLevel::Default;
+  default:
+    return llvm::CodeGenOptLevel::Aggressive;
+  }
+}
+
+llvm::Expected<llvm::orc::JITTargetMachineBuilder> hostTargetBuilder(unsigned optLevel) {
+  initializeNativeTarget();
+  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!jtmb)
+    return jtmb.takeError();
+  jtmb->setCodeGenOptLevel(codeGenLevel(optLevel));
+  return jtmb;
+}
+
+TargetInfo targetInfo(const llvm::TargetMachine &tm) {
+  llvm::StringRef features = tm.getTargetFeatureString();
+  auto has = [&](llvm::StringRef f) {
+    // The feature string is a comma-separated list of +name / -name.
+    for (llvm::StringRef item : llvm::split(features, ","))
+      if (item == ("+" + f).str())
+        return true;
+    return false;
+  };
+  TargetInfo t;
+  if (has("avx512f")) {
+    t.f32Lanes = 16;
+    t.vectorRegisters = 32;
+  } else if (has("avx")) {
+    t.f32Lanes = 8;
+  }
+  return t;
+}
+
+void targetModule(llvm::Module &m, llvm::TargetMachine &tm) {
+  m.setTargetTriple(tm.getTargetTriple().str());
+  m.setDataLayout(tm.createDataLayout());
+  std::string cpu = tm.getTargetCPU().str();
+  std::string features = tm.getTargetFeatureString().str();
+  for (llvm::Function &f : m) {
+    if (f.isDeclaration())
+      continue;
+    f.addFnAttr("target-cpu", cpu);
+    if (!features.empty())
+      f.addFnAttr("target-features", features);
+  }
+}
+
+void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, unsigned optLevel) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+
+  llvm::PipelineTuningOptions pto;
+  pto.LoopVectorization = optLevel >= 2;
+  pto.SLPVectorization = optLevel >= 2;
+  pto.LoopInterleaving = optLevel >= 2;
+  pto.LoopUnrolling = optLevel >= 2;
+
+  llvm::PassBuilder pb(&tm, pto);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+
+  llvm::OptimizationLevel level = optLevel == 0   ? llvm::OptimizationLevel::O0
+                                  : optLevel == 1 ? llvm::OptimizationLevel::O1
+                                  : optLevel == 2 ? llvm::OptimizationLevel::O2
+                                                  : llvm::OptimizationLevel::O3;
+  llvm::ModulePassManager mpm = level == llvm::OptimizationLevel::O0
+                                    ? pb.buildO0DefaultPipeline(level)
+                                    : pb.buildPerModuleDefaultPipeline(level);
+  mpm.run(m, mam);
+}
+
+} // namespace gradc::codegen

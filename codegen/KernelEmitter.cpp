@@ -1,0 +1,230 @@
+//===- codegen/KernelEmitter.cpp - Loop nests and indexing over IRBuilder -===//
+//
+// Loops are emitted top-tested (header: induction phi + exit test, then the
+// body, then a latch that increments by one with nuw/nsw) so that a zero trip
+// count needs no special case; loop rotation turns them into the canonical
+// bottom-tested form the vectorizer and unroller work on. The exit block is
+// created after the body so that the printed IR reads in program order.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/KernelEmitter.h"
+
+#include "llvm/IR/Intrinsics.h"
+#include "llvm/IR/Module.h"
+
+namespace gradc::codegen {
+
+using llvm::Value;
+
+KernelCtx::KernelCtx(llvm::Function *fn, const ir::Node &node, const TargetInfo &target)
+    : fn_(fn), node_(node), target_(target), b_(fn->getContext()) {
+  assert(fn->arg_size() == node.inputs().size() + node.results().size() + 1 &&
+         "kernel signature does not match the node");
+  auto *entry = llvm::BasicBlock::Create(fn->getContext(), "entry", fn);
+  b_.SetInsertPoint(entry);
+  llvm::FastMathFlags fmf;
+  fmf.setAllowContract(true);
+  b_.setFastMathFlags(fmf);
+  unsigned i = 0;
+  for (llvm::Argument &a : fn->args()) {
+    if (i < node.inputs().size())
+      ins_.push_back(&a);
+    else if (i < node.inputs().size() + node.results().size())
+      outs_.push_back(&a);
+    else
+      batch_ = &a;
+    ++i;
+  }
+}
+
+Value *KernelCtx::f32c(double v) {
+  return llvm::ConstantFP::get(f32(), v);
+}
+
+Value *KernelCtx::dim(int64_t d) {
+  assert((d >= 0 || d == kBatch) && "bad dimension");
+  return d == kBatch ? batch_ : i64c(d);
+}
+
+Value *KernelCtx::product(llvm::ArrayRef<int64_t> dims) {
+  int64_t fixed = 1;
+  Value *dyn = nullptr;
+  for (int64_t d : dims) {
+    if (d == kBatch)
+      dyn = dyn ? mul(dyn, batch_) : batch_;
+    else
+      fixed *= d;
+  }
+  if (!dyn)
+    return i64c(fixed);
+  return fixed == 1 ? dyn : mul(dyn, i64c(fixed));
+}
+
+Value *KernelCtx::product(llvm::ArrayRef<Value *> sizes) {
+  Value *p = i64c(1);
+  for (Value *s : sizes)
+    p = mul(p, s);
+  return p;
+}
+
+Value *KernelCtx::mul(Value *a, Value *b) {
+  return b_.CreateMul(a, b, "", /*HasNUW=*/true, /*HasNSW=*/true);
+}
+
+Value *KernelCtx::add(Value *a, Value *b) {
+  return b_.CreateAdd(a, b, "", /*HasNUW=*/true, /*HasNSW=*/true);
+}
+
+Value *KernelCtx::elemPtr(Value *base, Value *idx, llvm::Type *elt) {
+  return b_.CreateInBoundsGEP(elt ? elt : f32(), base, idx);
+}
+
+Value *KernelCtx::load(Value *base, Value *idx, llvm::Type *elt) {
+  llvm::Type *t = elt ? elt : f32();
+  return b_.CreateAlignedLoad(t, elemPtr(base, idx, t), llvm::Align(4));
+}
+
+void KernelCtx::store(Value *v, Value *base, Value *idx) {
+  b_.CreateAlignedStore(v, elemPtr(base, idx, v->getType()), llvm::Align(4));
+}
+
+Value *KernelCtx::accumulate(Value *acc, Value *x) {
+  llvm::IRBuilder<>::FastMathFlagGuard guard(b_);
+  llvm::FastMathFlags fmf = b_.getFastMathFlags();
+  fmf.setAllowReassoc(true);
+  b_.setFastMathFlags(fmf);
+  return b_.CreateFAdd(acc, x);
+}
+
+Value *KernelCtx::maxAccumulate(Value *acc, Value *x) {
+  llvm::IRBuilder<>::FastMathFlagGuard guard(b_);
+  llvm::FastMathFlags fmf = b_.getFastMathFlags();
+  fmf.setAllowReassoc(true);
+  b_.setFastMathFlags(fmf);
+  return b_.CreateMaxNum(acc, x);
+}
+
+Value *KernelCtx::unaryIntrinsic(llvm::Intrinsic::ID id, Value *x) {
+  return b_.CreateUnaryIntrinsic(id, x);
+}
+
+void KernelCtx::loop(Value *n, llvm::function_ref<void(Value *)> body,
+                     const llvm::Twine &name) {
+  loopCarried(
+      n, {},
+      [&](Value *i, llvm::ArrayRef<Value *>) {
+        body(i);
+        return LoopValues{};
+      },
+      name);
+}
+
+LoopValues KernelCtx::loopCarried(
+    Value *n, llvm::ArrayRef<Value *> init,
+    llvm::function_ref<LoopValues(Value *, llvm::ArrayRef<Value *>)> body,
+    const llvm::Twine &name) {
+  llvm::LLVMContext &c = ctx();
+  std::string base = name.str();
+  llvm::BasicBlock *pre = b_.GetInsertBlock();
+  auto *header = llvm::BasicBlock::Create(c, base + ".header", fn_);
+  auto *bodyBB = llvm::BasicBlock::Create(c, base + ".body", fn_);
+  auto *exit = llvm::BasicBlock::Create(c, base + ".exit");
+  b_.CreateBr(header);
+
+  b_.SetInsertPoint(header);
+  llvm::PHINode *iv = b_.CreatePHI(i64(), 2, base);
+  iv->addIncoming(i64c(0), pre);
+  llvm::SmallVector<llvm::PHINode *, 4> carried;
+  for (Value *v : init) {
+    llvm::PHINode *p = b_.CreatePHI(v->getType(), 2, base + ".acc");
+    p->addIncoming(v, pre);
+    carried.push_back(p);
+  }
+  b_.CreateCondBr(b_.CreateICmpSLT(iv, n), bodyBB, exit);
+
+  b_.SetInsertPoint(bodyBB);
+  LoopValues cur(carried.begin(), carried.end());
+  LoopValues next = body(iv, cur);
+  assert(next.size() == carried.size() && "loop body returned the wrong values");
+  Value *ivNext = add(iv, i64c(1));
+  llvm::BasicBlock *latch = b_.GetInsertBlock();
+  b_.CreateBr(header);
+  iv->addIncoming(ivNext, latch);
+  for (size_t k = 0; k < carried.size(); ++k)
+    carried[k]->addIncoming(next[k], latch);
+
+  exit->insertInto(fn_);
+  b_.SetInsertPoint(exit);
+  return LoopValues(carried.begin(), carried.end());
+}
+
+void KernelCtx::ifThen(Value *cond, llvm::function_ref<void()> body,
+                       const llvm::Twine &name) {
+  ifThenValue(
+      cond,
+      [&]() -> Value * {
+        body();
+        return nullptr;
+      },
+      nullptr, name);
+}
+
+Value *KernelCtx::ifThenValue(Value *cond, llvm::function_ref<Value *()> then,
+                              Value *otherwise, const llvm::Twine &name) {
+  std::string base = name.str();
+  llvm::BasicBlock *from = b_.GetInsertBlock();
+  auto *thenBB = llvm::BasicBlock::Create(ctx(), base + ".then", fn_);
+  auto *done = llvm::BasicBlock::Create(ctx(), base + ".end");
+  b_.CreateCondBr(cond, thenBB, done);
+  b_.SetInsertPoint(thenBB);
+  Value *v = then();
+  llvm::BasicBlock *thenEnd = b_.GetInsertBlock();
+  b_.CreateBr(done);
+  done->insertInto(fn_);
+  b_.SetInsertPoint(done);
+  if (!otherwise)
+    return nullptr;
+  llvm::PHINode *phi = b_.CreatePHI(otherwise->getType(), 2, base);
+  phi->addIncoming(v, thenEnd);
+  phi->addIncoming(otherwise, from);
+  return phi;
+}
+
+void KernelCtx::nest(llvm::ArrayRef<Value *> sizes,
+                     llvm::function_ref<void(llvm::ArrayRef<Value *>)> body,
+                     const llvm::Twine &name) {
+  llvm::SmallVector<Value *, 6> ivs;
+  std::string base = name.str();
+  std::function<void(size_t)> level = [&](size_t d) {
+    if (d == sizes.size()) {
+      body(ivs);
+      return;
+    }
+    loop(
+        sizes[d],
+        [&](Value *i) {
+          ivs.push_back(i);
+          level(d + 1);
+          ivs.pop_back();
+        },
+        base + std::to_string(d));
+  };
+  level(0);
+}
+
+Value *KernelCtx::mallocScratch(Value *numel) {
+  llvm::Module &m = module();
+  llvm::FunctionCallee mallocFn =
+      m.getOrInsertFunction("malloc", b_.getPtrTy(), i64());
+  Value *bytes = mul(numel, i64c(4));
+  // malloc(0) may return null; nothing is read or written then.
+  return b_.CreateCall(mallocFn, {bytes}, "scratch");
+}
+
+void KernelCtx::freeScratch(Value *p) {
+  llvm::FunctionCallee freeFn =
+      module().getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy());
+  b_.CreateCall(freeFn, {p});
+}
+
+} // namespace gradc::codegen

@@ -1,0 +1,139 @@
+//===- codegen/KernelEmitter.h - Loop nests and indexing over IRBuilder -*- C++ -*-===//
+//
+// KernelCtx is what a lowering sees while it fills one kernel function
+//   void gradc_k<i>_<op>(ptr noalias align 64 in..., ptr noalias align 64 out...,
+//                        i64 batch)
+// It holds the IRBuilder positioned in the kernel's body, the argument
+// pointers, and the runtime batch, plus the few helpers every lowering needs:
+// dimensions as values (a constant, or `batch` for N), canonical counted loops
+// (with or without loop-carried accumulators), element addressing, and the
+// fast-math policy.
+//
+// Fast-math policy: every FP instruction a kernel emits carries `contract`
+// (a*b+c may become one fma); the adds that accumulate a reduction also carry
+// `reassoc`, so the loop vectorizer may split them into per-lane partial sums.
+// Both only change rounding, which the tests bound against the reference
+// interpreter. nnan/ninf are never set: a loss may legitimately be inf or NaN
+// and must come out so.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/Graph.h"
+
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/IR/IRBuilder.h"
+
+namespace gradc::codegen {
+
+/// What lowerings may know of the machine they generate code for.
+struct TargetInfo {
+  /// f32 lanes of the vectors explicit-vector kernels use: 16 with AVX-512,
+  /// 8 with AVX, 4 otherwise (any width is correct everywhere; LLVM splits
+  /// vectors wider than the machine's).
+  unsigned f32Lanes = 4;
+  /// Vector registers of that width (32 with AVX-512, 16 otherwise).
+  unsigned vectorRegisters = 16;
+};
+
+/// Values a loop body hands to the next iteration (and, after the loop,
+/// to the code that follows it).
+using LoopValues = llvm::SmallVector<llvm::Value *, 4>;
+
+class KernelCtx {
+public:
+  /// `fn` is the (empty) kernel function; its arguments are the node's input
+  /// pointers, then its result pointers, then the i64 batch.
+  KernelCtx(llvm::Function *fn, const ir::Node &node, const TargetInfo &target);
+
+  llvm::IRBuilder<> &b() { return b_; }
+  llvm::LLVMContext &ctx() { return fn_->getContext(); }
+  llvm::Module &module() { return *fn_->getParent(); }
+  llvm::Function *function() { return fn_; }
+  const ir::Node &node() const { return node_; }
+  const TargetInfo &target() const { return target_; }
+  llvm::Value *batch() const { return batch_; }
+
+  /// Pointer to input `i` / result `i` of the node.
+  llvm::Value *in(unsigned i) const { return ins_[i]; }
+  llvm::Value *out(unsigned i = 0) const { return outs_[i]; }
+  /// Shapes of input `i` / result `i` (may contain kBatch).
+  const Shape &inShape(unsigned i) const { return node_.input(i)->type().shape; }
+  const Shape &outShape(unsigned i = 0) const { return node_.result(i)->type().shape; }
+
+  // ---- Types and constants ------------------------------------------------
+  llvm::Type *f32() { return b_.getFloatTy(); }
+  llvm::Type *i32() { return b_.getInt32Ty(); }
+  llvm::Type *i64() { return b_.getInt64Ty(); }
+  llvm::Value *i64c(int64_t v) { return b_.getInt64(static_cast<uint64_t>(v)); }
+  llvm::Value *f32c(double v);
+
+  // ---- Sizes --------------------------------------------------------------
+  /// One dimension: a constant, or the batch argument for kBatch.
+  llvm::Value *dim(int64_t d);
+  /// Product of dims (1 for none); folded to a constant when there is no N.
+  llvm::Value *product(llvm::ArrayRef<int64_t> dims);
+  /// Product of already materialized sizes.
+  llvm::Value *product(llvm::ArrayRef<llvm::Value *> sizes);
+  llvm::Value *numel(const Shape &s) { return product(s); }
+  /// nuw nsw multiply/add of sizes and indices (they never overflow: the
+  /// runtime checked every buffer's size before allocating it).
+  llvm::Value *mul(llvm::Value *a, llvm::Value *b);
+  llvm::Value *add(llvm::Value *a, llvm::Value *b);
+
+  // ---- Memory -------------------------------------------------------------
+  /// &base[idx] for elements of type `elt` (f32 by default).
+  llvm::Value *elemPtr(llvm::Value *base, llvm::Value *idx, llvm::Type *elt = nullptr);
+  llvm::Value *load(llvm::Value *base, llvm::Value *idx, llvm::Type *elt = nullptr);
+  void store(llvm::Value *v, llvm::Value *base, llvm::Value *idx);
+
+  // ---- Arithmetic ---------------------------------------------------------
+  /// fadd that accumulates a reduction: carries `reassoc` (see the policy above).
+  llvm::Value *accumulate(llvm::Value *acc, llvm::Value *x);
+  /// llvm.maxnum, reassociable for vectorized max-reductions.
+  llvm::Value *maxAccumulate(llvm::Value *acc, llvm::Value *x);
+  /// A unary float intrinsic (llvm.exp, llvm.log, ...).
+  llvm::Value *unaryIntrinsic(llvm::Intrinsic::ID id, llvm::Value *x);
+
+  // ---- Loops --------------------------------------------------------------
+  /// for (i64 i = 0; i < n; ++i) body(i): a counted loop in the shape LLVM's
+  /// loop passes expect (preheader, header with the induction phi, latch).
+  void loop(llvm::Value *n, llvm::function_ref<void(llvm::Value *)> body,
+            const llvm::Twine &name = "i");
+  /// Like loop(), with loop-carried values: they start as `init`, body(i, cur)
+  /// returns their next values, and the values after the last iteration are
+  /// returned (`init` when n <= 0).
+  LoopValues loopCarried(
+      llvm::Value *n, llvm::ArrayRef<llvm::Value *> init,
+      llvm::function_ref<LoopValues(llvm::Value *, llvm::ArrayRef<llvm::Value *>)> body,
+      const llvm::Twine &name = "i");
+  /// if (cond) body(): for work that must not run at all otherwise (a load
+  /// that would be out of bounds).
+  void ifThen(llvm::Value *cond, llvm::function_ref<void()> body,
+              const llvm::Twine &name = "if");
+  /// cond ? then() : otherwise, where then() runs only when cond holds.
+  llvm::Value *ifThenValue(llvm::Value *cond, llvm::function_ref<llvm::Value *()> then,
+                           llvm::Value *otherwise, const llvm::Twine &name = "if");
+  /// A perfect nest over `sizes` (outermost first); body gets the indices.
+  void nest(llvm::ArrayRef<llvm::Value *> sizes,
+            llvm::function_ref<void(llvm::ArrayRef<llvm::Value *>)> body,
+            const llvm::Twine &name = "d");
+
+  /// A scratch buffer of `numel` f32 from malloc, for packing. Pair with
+  /// freeScratch(). Heap rather than stack: sizes reach megabytes and may
+  /// depend on the batch.
+  llvm::Value *mallocScratch(llvm::Value *numel);
+  void freeScratch(llvm::Value *p);
+
+private:
+  llvm::Function *fn_;
+  const ir::Node &node_;
+  TargetInfo target_;
+  llvm::IRBuilder<> b_;
+  llvm::SmallVector<llvm::Value *, 3> ins_;
+  llvm::SmallVector<llvm::Value *, 1> outs_;
+  llvm::Value *batch_ = nullptr;
+};
+
+} // namespace gradc::codegen

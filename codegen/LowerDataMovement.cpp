@@ -1,0 +1,98 @@
+//===- codegen/LowerDataMovement.cpp - reshape, transpose, broadcast_to, constant ===//
+//
+// reshape is a copy of the bytes (the layout is row-major either way).
+// transpose walks the output in order (stores contiguous) and gathers from
+// the input: out[i0..ir) = in[sum_d i_d * inStride[perm[d]]]. Output
+// dimensions of size 1 are skipped and runs of output dimensions that are
+// also adjacent, in order, in the input are merged into one loop (so a
+// transpose that only moves size-1 axes is a flat copy). Both copy 32-bit
+// words, so they serve f32 and i32 tensors alike.
+// broadcast_to is the identity map of emitBroadcastMap; constant a fill loop.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/BroadcastLoops.h"
+#include "codegen/Lowering.h"
+
+namespace gradc::codegen {
+
+using llvm::Value;
+
+llvm::Error lowerReshape(KernelCtx &k, const ir::Node &n) {
+  Value *bytes = k.mul(k.numel(k.inShape(0)), k.i64c(4));
+  k.b().CreateMemCpy(k.out(), llvm::Align(64), k.in(0), llvm::Align(64), bytes);
+  return llvm::Error::success();
+}
+
+llvm::Error lowerTranspose(KernelCtx &k, const ir::Node &n) {
+  const Shape &in = k.inShape(0);
+  const int64_t rank = static_cast<int64_t>(in.size());
+  std::vector<int64_t> perm = n.attrs().getInts("perm");
+  if (perm.empty())
+    for (int64_t i = rank - 1; i >= 0; --i)
+      perm.push_back(i);
+
+  // Row-major strides of the input.
+  llvm::SmallVector<Value *, 6> inStride(rank);
+  Value *s = k.i64c(1);
+  for (int64_t d = rank; d-- > 0;) {
+    inStride[d] = s;
+    s = k.mul(s, k.dim(in[d]));
+  }
+
+  // Loops: (input dims merged, stride of the innermost of them), outer first.
+  struct Loop {
+    Shape dims;
+    int64_t lastInDim;
+  };
+  llvm::SmallVector<Loop, 6> loops;
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t p = perm[d];
+    if (in[p] == 1)
+      continue;
+    if (!loops.empty() && p > loops.back().lastInDim) {
+      // Mergeable when only size-1 input dims lie between the two.
+      bool adjacent = true;
+      for (int64_t q = loops.back().lastInDim + 1; q < p; ++q)
+        adjacent &= in[q] == 1;
+      if (adjacent) {
+        loops.back().dims.push_back(in[p]);
+        loops.back().lastInDim = p;
+        continue;
+      }
+    }
+    loops.push_back(Loop{{in[p]}, p});
+  }
+
+  llvm::SmallVector<Value *, 6> sizes;
+  for (const Loop &l : loops)
+    sizes.push_back(k.product(l.dims));
+  llvm::Type *word = k.i32();
+  std::function<void(size_t, Value *, Value *)> level = [&](size_t g, Value *io,
+                                                            Value *oo) {
+    if (g == loops.size()) {
+      k.store(k.load(k.in(0), io, word), k.out(), oo);
+      return;
+    }
+    Value *outStride = k.product(llvm::ArrayRef<Value *>(sizes).drop_front(g + 1));
+    k.loop(sizes[g], [&](Value *i) {
+      level(g + 1, k.add(io, k.mul(i, inStride[loops[g].lastInDim])),
+            k.add(oo, k.mul(i, outStride)));
+    }, "d" + std::to_string(g));
+  };
+  level(0, k.i64c(0), k.i64c(0));
+  return llvm::Error::success();
+}
+
+llvm::Error lowerBroadcastTo(KernelCtx &k, const ir::Node &n) {
+  emitBroadcastMap(k, k.outShape(), k.out(), {MapOperand{k.in(0), k.inShape(0)}},
+                   [](llvm::ArrayRef<Value *> v) { return v[0]; });
+  return llvm::Error::success();
+}
+
+llvm::Error lowerConstant(KernelCtx &k, const ir::Node &n) {
+  Value *v = k.f32c(n.attrs().getFloat("value", 0.0));
+  k.loop(k.numel(k.outShape()), [&](Value *i) { k.store(v, k.out(), i); });
+  return llvm::Error::success();
+}
+
+} // namespace gradc::codegen

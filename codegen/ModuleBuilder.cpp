@@ -1,0 +1,129 @@
+//===- codegen/ModuleBuilder.cpp - A graph as one LLVM module --------------===//
+//
+// Algorithm: for node i (schedule order) declare an internal function
+//   void gradc_k<i>_<op>(ptr in..., ptr out..., i64 batch)
+// and let the op's lowering (Lowering.h) fill it. Kernels stay separate
+// functions (noinline): the printed IR reads kernel by kernel, and each
+// kernel's loops are vectorized on their own. Then the external entry
+//   void gradc_step(ptr buffers, i64 batch)
+// loads each node's buffer pointers from the table and calls its kernel, in
+// order, and finally copies every graph.updates `next` buffer into its param
+// buffer (after all nodes: a kernel late in the step may still read the old
+// param).
+//
+// Pointer arguments are noalias and align 64: every value has a buffer of
+// its own (ir/BufferLayout.h) and the runtime allocates them 64-byte
+// aligned. A node may read one value twice (mul(%x, %x)); noalias still
+// holds then, since inputs are only read. Results are never inputs (SSA).
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/ModuleBuilder.h"
+
+#include "codegen/KernelEmitter.h"
+#include "codegen/Lowering.h"
+
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace gradc::codegen {
+
+namespace {
+
+llvm::Function *declareKernel(llvm::Module &m, const ir::Node &n, size_t index) {
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
+  size_t nptrs = n.inputs().size() + n.results().size();
+  llvm::SmallVector<llvm::Type *, 5> params(nptrs, ptr);
+  params.push_back(llvm::Type::getInt64Ty(ctx));
+  auto *fty = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false);
+  std::string name = "gradc_k" + std::to_string(index) + "_" + n.info().name;
+  auto *f = llvm::Function::Create(fty, llvm::Function::InternalLinkage, name, m);
+  f->addFnAttr(llvm::Attribute::NoInline);
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  for (unsigned i = 0; i < nptrs; ++i) {
+    f->addParamAttr(i, llvm::Attribute::NoAlias);
+    f->addParamAttr(i, llvm::Attribute::NoCapture);
+    f->addParamAttr(i, llvm::Attribute::NoUndef);
+    f->addParamAttr(i, llvm::Attribute::getWithAlignment(ctx, llvm::Align(64)));
+    if (i < n.inputs().size())
+      f->addParamAttr(i, llvm::Attribute::ReadOnly);
+  }
+  f->addParamAttr(nptrs, llvm::Attribute::NoUndef);
+  unsigned a = 0;
+  for (const ir::Value *v : n.inputs())
+    f->getArg(a++)->setName(v->name());
+  for (const ir::Value *v : n.results())
+    f->getArg(a++)->setName(v->name());
+  f->getArg(a)->setName("batch");
+  return f;
+}
+
+} // namespace
+
+llvm::Expected<std::unique_ptr<llvm::Module>>
+buildStepModule(const ir::Graph &g, const ir::BufferLayout &layout, const TargetInfo &target,
+                llvm::LLVMContext &ctx) {
+  auto m = std::make_unique<llvm::Module>(g.name.empty() ? "gradc" : g.name, ctx);
+  llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
+
+  auto *stepTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, i64}, false);
+  auto *step =
+      llvm::Function::Create(stepTy, llvm::Function::ExternalLinkage, kStepFunctionName, *m);
+  step->addFnAttr(llvm::Attribute::NoUnwind);
+  llvm::Argument *table = step->getArg(0);
+  llvm::Argument *batch = step->getArg(1);
+  table->setName("buffers");
+  batch->setName("batch");
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", step));
+
+  auto bufferPtr = [&](const ir::Value *v) -> llvm::Value * {
+    auto it = layout.index.find(v);
+    assert(it != layout.index.end() && "value without a buffer");
+    llvm::Value *slot = b.CreateConstInBoundsGEP1_64(ptr, table, it->second);
+    return b.CreateAlignedLoad(ptr, slot, llvm::Align(8), v->name());
+  };
+
+  size_t index = 0;
+  for (const auto &node : g.nodes()) {
+    const ir::Node &n = *node;
+    llvm::Function *kernel = declareKernel(*m, n, index++);
+    KernelCtx k(kernel, n, target);
+    if (llvm::Error e = loweringFor(n.op())(k, n))
+      return ir::nodeError(n, g, "cannot generate code: " + llvm::toString(std::move(e)));
+    k.b().CreateRetVoid();
+
+    llvm::SmallVector<llvm::Value *, 5> args;
+    for (const ir::Value *v : n.inputs())
+      args.push_back(bufferPtr(v));
+    for (const ir::Value *v : n.results())
+      args.push_back(bufferPtr(v));
+    args.push_back(batch);
+    b.CreateCall(kernel, args);
+  }
+
+  for (const ir::ParamUpdate &u : g.updates) {
+    if (u.param == u.next)
+      continue;
+    const TensorType &t = u.param->type();
+    llvm::Value *numel = b.getInt64(1);
+    for (int64_t d : t.shape)
+      numel = b.CreateMul(numel, d == kBatch ? static_cast<llvm::Value *>(batch)
+                                             : b.getInt64(d));
+    llvm::Value *bytes = b.CreateMul(numel, b.getInt64(sizeOf(t.dtype)));
+    b.CreateMemCpy(bufferPtr(u.param), llvm::Align(64), bufferPtr(u.next), llvm::Align(64),
+                   bytes);
+  }
+  b.CreateRetVoid();
+
+  std::string msg;
+  llvm::raw_string_ostream os(msg);
+  if (llvm::verifyModule(*m, &os))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "internal error: codegen produced invalid LLVM IR: " +
+                                       os.str());
+  return m;
+}
+
+} // namespace gradc::codegen

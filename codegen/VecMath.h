@@ -1,0 +1,17 @@
+//===- codegen/VecMath.h - Transcendental functions for kernels --*- C++ -*-===//
+#pragma once
+
+#include "codegen/KernelEmitter.h"
+
+namespace gradc::codegen {
+
+/// exp(x) for an f32 (or f32 vector) value.
+llvm::Value *emitExp(KernelCtx &k, llvm::Value *x);
+/// log(x): -inf at 0, NaN below 0.
+llvm::Value *emitLog(KernelCtx &k, llvm::Value *x);
+/// tanh(x).
+llvm::Value *emitTanh(KernelCtx &k, llvm::Value *x);
+/// 1 / (1 + exp(-x)).
+llvm::Value *emitSigmoid(KernelCtx &k, llvm::Value *x);
+
+} // namespace gradc::codegen

@@ -1,0 +1,156 @@
+//===- runtime/Trainer.cpp - The training loop ----------------------------===//
+#include "runtime/Trainer.h"
+
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+namespace gradc::rt {
+
+static llvm::Error err(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+Trainer::Trainer(Executable &step, Executable &eval, ParamStore &params, TrainerConfig cfg)
+    : step_(step), eval_(eval), params_(params), cfg_(std::move(cfg)) {}
+
+static const BufferDesc *findBuffer(const Executable &exe, const std::string &name) {
+  for (const BufferDesc &b : exe.buffers())
+    if (b.name == name)
+      return &b;
+  return nullptr;
+}
+
+llvm::Error Trainer::check(const Dataset &set) const {
+  const BufferDesc *x = findBuffer(step_, cfg_.features);
+  const BufferDesc *y = findBuffer(step_, cfg_.labels);
+  if (!x || x->role != BufferRole::Input)
+    return err("the model has no input '" + cfg_.features + "' to feed features to");
+  if (!y || y->role != BufferRole::Input)
+    return err("the model has no input '" + cfg_.labels + "' to feed labels to");
+  if (x->shape.empty() || x->shape[0] != kBatch || x->dtype != DType::F32)
+    return err("input '" + x->name + "' must be f32 with the batch dimension N first to "
+               "take training samples");
+  if (y->shape != Shape{kBatch} || y->dtype != DType::I32)
+    return err("input '" + y->name + "' must be i32[N] to take class labels");
+  if (set.count() == 0)
+    return err(set.source + ": the data set is empty");
+  int64_t sample = set.sampleSize();
+  if (sample != staticNumel(x->shape))
+    return err(llvm::formatv("{0}: samples have {1} values but input '{2}' takes {3} ({4})",
+                             set.source, sample, x->name, staticNumel(x->shape),
+                             shapeToString(x->shape)));
+  if (set.labels.dtype() != DType::I32 || set.labels.numel() != set.count())
+    return err(set.source + ": expected one i32 label per sample");
+  return llvm::Error::success();
+}
+
+namespace {
+/// Index of the first output shaped [N, C], or -1.
+int classifierOutput(const Session &s) {
+  const auto &bufs = s.buffers();
+  for (size_t i = 0; i < bufs.size(); ++i)
+    if (bufs[i].role == BufferRole::Output && bufs[i].shape.size() == 2 &&
+        bufs[i].shape[0] == kBatch)
+      return static_cast<int>(i);
+  return -1;
+}
+
+int64_t countCorrect(const Tensor &logits, const Tensor &labels, int64_t n) {
+  int64_t classes = logits.shape()[1], correct = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float *row = logits.f32() + i * classes;
+    int64_t best = 0;
+    for (int64_t c = 1; c < classes; ++c)
+      if (row[c] > row[best])
+        best = c;
+    correct += best == labels.i32()[i];
+  }
+  return correct;
+}
+} // namespace
+
+llvm::Expected<EpochStats> Trainer::trainEpoch(const Dataset &set, int64_t epoch) {
+  if (auto e = check(set))
+    return e;
+  int64_t count = set.count(), batch = cfg_.batch;
+  if (batch < 1)
+    return err("batch size must be at least 1");
+  if (batch > count)
+    return err(llvm::formatv("{0}: batch size {1} is larger than the data set ({2} samples)",
+                             set.source, batch, count));
+  Session s(step_, params_);
+  if (auto e = s.setBatch(batch))
+    return e;
+  Tensor *x = s.find(cfg_.features), *y = s.find(cfg_.labels);
+  Tensor *loss = s.findRole(BufferRole::Loss);
+  Tensor *lr = s.findRole(BufferRole::HyperInput);
+  if (!loss)
+    return err("the training step has no loss buffer");
+  if (!lr)
+    return err("the training step has no learning-rate input");
+  lr->f32()[0] = static_cast<float>(cfg_.lr);
+  int out = classifierOutput(s);
+
+  BatchIterator batches(set, batch, cfg_.seed);
+  batches.startEpoch(epoch);
+  EpochStats st;
+  int64_t correct = 0;
+  auto start = std::chrono::steady_clock::now();
+  for (int64_t b = 0; b < batches.numBatches(/*dropLast=*/true); ++b) {
+    if (auto e = batches.fill(b, *x, *y))
+      return e;
+    if (auto e = s.run())
+      return e;
+    st.loss += loss->f32()[0];
+    if (out >= 0)
+      correct += countCorrect(s.buffer(out), *y, batch);
+    st.samples += batch;
+    ++st.steps;
+  }
+  st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  st.loss /= static_cast<double>(st.steps);
+  st.accuracy = out >= 0 ? static_cast<double>(correct) / st.samples : NAN;
+  return st;
+}
+
+llvm::Expected<EvalStats> Trainer::evaluate(const Dataset &set) {
+  if (auto e = check(set))
+    return e;
+  int64_t count = set.count();
+  BatchIterator chunks(set, cfg_.evalChunk, cfg_.seed, /*shuffle=*/false);
+  Session s(eval_, params_);
+  EvalStats st;
+  int64_t correct = 0, current = 0;
+  int out = -1;
+  for (int64_t b = 0; b < chunks.numBatches(/*dropLast=*/false); ++b) {
+    int64_t n = chunks.batchLength(b);
+    if (n != current) {
+      if (auto e = s.setBatch(n))
+        return e;
+      current = n;
+      out = classifierOutput(s);
+    }
+    Tensor *x = s.find(cfg_.features), *y = s.find(cfg_.labels);
+    Tensor *loss = s.findRole(BufferRole::Loss);
+    if (!x || !y || !loss)
+      return err("the eval step must read '" + cfg_.features + "' and '" + cfg_.labels +
+                 "' and compute the loss");
+    if (auto e = chunks.fill(b, *x, *y))
+      return e;
+    if (auto e = s.run())
+      return e;
+    st.loss += static_cast<double>(loss->f32()[0]) * n; // the loss is a batch mean
+    if (out >= 0)
+      correct += countCorrect(s.buffer(out), *y, n);
+  }
+  st.samples = count;
+  st.loss /= static_cast<double>(count);
+  st.accuracy = out >= 0 ? static_cast<double>(correct) / count : NAN;
+  return st;
+}
+
+} // namespace gradc::rt

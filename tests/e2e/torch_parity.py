@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Parity of gradc's compiled gradients with PyTorch on the MNIST MLP.
+
+Writes random params (PyTorch's nn.Linear init, transposed to gradc's [in, out]
+layout) and a random batch as .npy files, runs `gradc grad`, computes the same
+loss and gradients with torch, and requires every value to agree to 1e-5
+relative (|a - b| <= 1e-5 * max|b| per tensor, plus a tiny absolute floor for
+all-zero tensors).
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gradc", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--batch", type=int, default=64)
+    args = ap.parse_args()
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    params_dir = os.path.join(args.work, "params")
+    out_dir = os.path.join(args.work, "out")
+    os.makedirs(params_dir, exist_ok=True)
+
+    fc1, fc2 = torch.nn.Linear(784, 256), torch.nn.Linear(256, 10)
+    params = {
+        "W1": fc1.weight.detach().numpy().T.copy(),
+        "b1": fc1.bias.detach().numpy().copy(),
+        "W2": fc2.weight.detach().numpy().T.copy(),
+        "b2": fc2.bias.detach().numpy().copy(),
+    }
+    for name, value in params.items():
+        np.save(os.path.join(params_dir, name + ".npy"), value.astype(np.float32))
+    x = rng.random((args.batch, 784), dtype=np.float32)
+    y = rng.integers(0, 10, size=args.batch).astype(np.int32)
+    np.save(os.path.join(args.work, "x.npy"), x)
+    np.save(os.path.join(args.work, "y.npy"), y)
+
+    cmd = [args.gradc, "grad", args.model, "--params", params_dir,
+           "--input", "x=" + os.path.join(args.work, "x.npy"),
+           "--input", "y=" + os.path.join(args.work, "y.npy"),
+           "--output-dir", out_dir]
+    subprocess.run(cmd, check=True)
+
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    logits = torch.tensor(x) @ t["W1"] + t["b1"]
+    logits = torch.relu(logits) @ t["W2"] + t["b2"]
+    loss = torch.nn.functional.cross_entropy(logits, torch.tensor(y, dtype=torch.long))
+    loss.backward()
+
+    failures = 0
+
+    def compare(name, got, want):
+        nonlocal failures
+        got = np.asarray(got, dtype=np.float64)
+        want = np.asarray(want, dtype=np.float64)
+        if got.shape != want.shape:
+            print(f"FAIL {name}: shape {got.shape} != {want.shape}")
+            failures += 1
+            return
+        scale = max(np.abs(want).max(), 1e-12)
+        err = np.abs(got - want).max() / scale
+        ok = err <= 1e-5
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {name}: max |gradc - torch| / max|torch| = {err:.2e}")
+
+    compare("loss", np.load(os.path.join(out_dir, "loss.npy")), loss.item())
+    for name in params:
+        compare(name + ".grad", np.load(os.path.join(out_dir, name + ".grad.npy")),
+                t[name].grad.numpy())
+    print(f"torch parity: {5 - failures} ok, {failures} failing")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

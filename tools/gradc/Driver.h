@@ -1,0 +1,81 @@
+//===- tools/gradc/Driver.h - The gradc subcommands --------------*- C++ -*-===//
+//
+// main.cpp parses the command line (llvm::cl subcommands) into the option
+// structs below and calls one command. Commands return an llvm::Error for
+// anything the user can fix; main prints it as one line and exits 1.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/Graph.h"
+#include "passes/PassManager.h"
+#include "runtime/Executable.h"
+#include "runtime/Tensor.h"
+
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gradc::driver {
+
+/// Which graph to build from a model.
+enum class Mode {
+  Infer, // forward to the outputs; no loss, no labels
+  Eval,  // forward to the outputs and the loss
+  Grad,  // forward, loss and the gradient of every trainable param
+  Train, // Grad plus the optimizer's param updates
+};
+
+/// Loads `modelPath` and runs the pass pipeline for `mode` under `inst`
+/// (dumps go to stdout). `lr` overrides nothing in the graph: the learning
+/// rate is a runtime input.
+llvm::Expected<std::unique_ptr<ir::Graph>>
+buildGraph(const std::string &modelPath, Mode mode,
+           const passes::Instrumentation &inst = {}, bool *stoppedEarly = nullptr);
+
+/// JIT-compiles a graph built by buildGraph.
+llvm::Expected<std::unique_ptr<rt::Executable>> compile(const ir::Graph &g,
+                                                        std::string *llvmIR = nullptr);
+
+struct TrainOptions {
+  std::string model;
+  std::string data = "mnist";
+  std::optional<int64_t> epochs, batch;
+  std::optional<double> lr;
+  std::optional<uint64_t> seed;
+  std::string saveParams;
+  bool quiet = false;
+};
+
+struct RunOptions {
+  std::string model;
+  std::string params;
+  std::vector<std::string> inputs; // NAME=FILE.npy
+  std::string outputDir;
+};
+
+struct OptOptions {
+  std::string model;
+  bool train = false;
+  passes::Instrumentation inst;
+  bool printLLVM = false;
+};
+
+llvm::Error runTrain(const TrainOptions &o);
+llvm::Error runInference(const RunOptions &o);
+llvm::Error runGrad(const RunOptions &o);
+llvm::Error runOpt(const OptOptions &o);
+
+/// The class count C of the softmax_cross_entropy that reads graph input
+/// `inputName` as labels, or 0 when no loss reads it as labels.
+int64_t labelClasses(const ir::Graph &g, llvm::StringRef inputName);
+/// Errors on the first label outside [0, classes), naming `where` and the record.
+llvm::Error checkLabels(const rt::Tensor &labels, int64_t classes, const std::string &where);
+
+/// An error with a formatted one-line message.
+llvm::Error error(const llvm::Twine &msg);
+
+} // namespace gradc::driver

@@ -1,0 +1,35 @@
+//===- tools/gradc/Labels.cpp - Label range checks before a step ----------===//
+//
+// Generated code never reads out of bounds for a bad label, but a bad label
+// is a user error: it is reported here, naming the file and record, before
+// any step runs.
+//
+//===----------------------------------------------------------------------===//
+#include "tools/gradc/Driver.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+namespace gradc::driver {
+
+int64_t labelClasses(const ir::Graph &g, llvm::StringRef inputName) {
+  for (const auto &n : g.nodes()) {
+    bool isXent = n->op() == ir::OpKind::SoftmaxCrossEntropy ||
+                  n->op() == ir::OpKind::SoftmaxCrossEntropyGrad;
+    if (isXent && n->input(1)->isInput() && n->input(1)->name() == inputName)
+      return n->input(0)->type().shape.back();
+  }
+  return 0;
+}
+
+llvm::Error checkLabels(const rt::Tensor &labels, int64_t classes, const std::string &where) {
+  if (labels.dtype() != DType::I32)
+    return error(where + ": labels must be i32");
+  const int32_t *l = labels.i32();
+  for (int64_t i = 0; i < labels.numel(); ++i)
+    if (l[i] < 0 || l[i] >= classes)
+      return error(llvm::formatv("{0}: label {1} at record {2} is out of range [0, {3})", where,
+                                 l[i], i, classes));
+  return llvm::Error::success();
+}
+
+} // namespace gradc::driver
