@@ -10,10 +10,10 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/HostTarget.h"
 
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/Analysis/CGSCCPassManager.h"
 #include "llvm/Analysis/LoopAnalysisManager.h"
 #include "llvm/IR/PassManager.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/TargetSelect.h"
 
@@ -43,29 +43,28 @@ static llvm::CodeGenOptLevel codeGenLevel(unsigned optLevel) {
   }
 }
 
-llvm::Expected<llvm::orc::JITTargetMachineBuilder> hostTargetBuilder(unsigned optLevel) {
+llvm::Expected<llvm::orc::JITTargetMachineBuilder> hostTargetBuilder(unsigned optLevel,
+                                                                     const std::string &cpu) {
   initializeNativeTarget();
   auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!jtmb)
     return jtmb.takeError();
+  if (!cpu.empty()) {
+    jtmb->setCPU(cpu);
+    jtmb->setFeatures("");
+  }
   jtmb->setCodeGenOptLevel(codeGenLevel(optLevel));
   return jtmb;
 }
 
 TargetInfo targetInfo(const llvm::TargetMachine &tm) {
-  llvm::StringRef features = tm.getTargetFeatureString();
-  auto has = [&](llvm::StringRef f) {
-    // The feature string is a comma-separated list of +name / -name.
-    for (llvm::StringRef item : llvm::split(features, ","))
-      if (item == ("+" + f).str())
-        return true;
-    return false;
-  };
+  // Asks the subtarget, so features implied by the CPU name count too.
+  const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
   TargetInfo t;
-  if (has("avx512f")) {
+  if (sti->checkFeatures("+avx512f")) {
     t.f32Lanes = 16;
     t.vectorRegisters = 32;
-  } else if (has("avx")) {
+  } else if (sti->checkFeatures("+avx")) {
     t.f32Lanes = 8;
   }
   return t;

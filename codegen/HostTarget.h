@@ -16,8 +16,10 @@ void initializeNativeTarget();
 
 /// A target machine builder for the host: its triple, CPU name and feature
 /// set (so AVX-512 is used where the CPU has it), and the code generator
-/// level matching `optLevel` (0-3).
-llvm::Expected<llvm::orc::JITTargetMachineBuilder> hostTargetBuilder(unsigned optLevel);
+/// level matching `optLevel` (0-3). A non-empty `cpu` replaces the host CPU
+/// and its features with that CPU's defaults.
+llvm::Expected<llvm::orc::JITTargetMachineBuilder> hostTargetBuilder(unsigned optLevel,
+                                                                     const std::string &cpu);
 
 /// The vector shape explicit-vector kernels should use on `tm`'s CPU.
 TargetInfo targetInfo(const llvm::TargetMachine &tm);

@@ -3,8 +3,8 @@
 // compileGraph: lay out the buffers (ir/BufferLayout.h), build one module
 // for the whole step (ModuleBuilder.cpp), target it at the host and run the
 // O3 pipeline (HostTarget.cpp), optionally print it, then hand it to an
-// LLJIT whose main JITDylib also resolves symbols of the process (malloc,
-// free, libm), and look up the entry. The Executable owns the LLJIT (which
+// LLJIT whose main JITDylib also resolves symbols of the process (malloc and
+// free for scratch copies, memcpy), and look up the entry. The Executable owns the LLJIT (which
 // owns the code) and a copy of the buffer descriptions; it does not keep the
 // graph.
 //
@@ -87,7 +87,7 @@ llvm::Expected<std::unique_ptr<rt::Executable>> compileGraph(const ir::Graph &g,
     return e;
   ir::BufferLayout layout = ir::layoutBuffers(g);
 
-  auto jtmb = hostTargetBuilder(opts.optLevel);
+  auto jtmb = hostTargetBuilder(opts.optLevel, opts.cpu);
   if (!jtmb)
     return jtmb.takeError();
   auto tm = jtmb->createTargetMachine();

@@ -24,6 +24,10 @@ struct CodegenOptions {
   unsigned optLevel = 3;
   /// If set, receives the optimized LLVM IR of the module as text.
   std::string *llvmIROut = nullptr;
+  /// The CPU to generate code for; empty = the host's CPU and features. An
+  /// older CPU of the host's family ("haswell": AVX2, "x86-64": SSE2) runs
+  /// on the host too, which is how the tests cover the non-AVX-512 paths.
+  std::string cpu;
 };
 
 /// Compiles `g`. The returned executable does not reference the graph.

@@ -104,10 +104,6 @@ Value *KernelCtx::maxAccumulate(Value *acc, Value *x) {
   return b_.CreateMaxNum(acc, x);
 }
 
-Value *KernelCtx::unaryIntrinsic(llvm::Intrinsic::ID id, Value *x) {
-  return b_.CreateUnaryIntrinsic(id, x);
-}
-
 void KernelCtx::loop(Value *n, llvm::function_ref<void(Value *)> body,
                      const llvm::Twine &name) {
   loopCarried(
@@ -158,17 +154,6 @@ LoopValues KernelCtx::loopCarried(
   return LoopValues(carried.begin(), carried.end());
 }
 
-void KernelCtx::ifThen(Value *cond, llvm::function_ref<void()> body,
-                       const llvm::Twine &name) {
-  ifThenValue(
-      cond,
-      [&]() -> Value * {
-        body();
-        return nullptr;
-      },
-      nullptr, name);
-}
-
 Value *KernelCtx::ifThenValue(Value *cond, llvm::function_ref<Value *()> then,
                               Value *otherwise, const llvm::Twine &name) {
   std::string base = name.str();
@@ -182,34 +167,32 @@ Value *KernelCtx::ifThenValue(Value *cond, llvm::function_ref<Value *()> then,
   b_.CreateBr(done);
   done->insertInto(fn_);
   b_.SetInsertPoint(done);
-  if (!otherwise)
-    return nullptr;
   llvm::PHINode *phi = b_.CreatePHI(otherwise->getType(), 2, base);
   phi->addIncoming(v, thenEnd);
   phi->addIncoming(otherwise, from);
   return phi;
 }
 
-void KernelCtx::nest(llvm::ArrayRef<Value *> sizes,
-                     llvm::function_ref<void(llvm::ArrayRef<Value *>)> body,
-                     const llvm::Twine &name) {
-  llvm::SmallVector<Value *, 6> ivs;
-  std::string base = name.str();
-  std::function<void(size_t)> level = [&](size_t d) {
-    if (d == sizes.size()) {
-      body(ivs);
-      return;
-    }
-    loop(
-        sizes[d],
-        [&](Value *i) {
-          ivs.push_back(i);
-          level(d + 1);
-          ivs.pop_back();
-        },
-        base + std::to_string(d));
+void KernelCtx::tiledNest2(Value *n0, Value *n1,
+                           llvm::function_ref<void(Value *, Value *)> body, int64_t tile) {
+  Value *t = i64c(tile);
+  auto tiles = [&](Value *n) { return b_.CreateUDiv(add(n, i64c(tile - 1)), t); };
+  auto extent = [&](Value *n, Value *start) { // min(tile, n - start)
+    Value *left = b_.CreateSub(n, start);
+    return b_.CreateSelect(b_.CreateICmpULT(left, t), left, t);
   };
-  level(0);
+  loop(tiles(n0), [&](Value *t0) {
+    Value *s0 = mul(t0, t);
+    Value *e0 = extent(n0, s0);
+    loop(tiles(n1), [&](Value *t1) {
+      Value *s1 = mul(t1, t);
+      Value *e1 = extent(n1, s1);
+      loop(e0, [&](Value *i) {
+        Value *ii = add(s0, i);
+        loop(e1, [&](Value *j) { body(ii, add(s1, j)); }, "tj");
+      }, "ti");
+    }, "t1");
+  }, "t0");
 }
 
 Value *KernelCtx::mallocScratch(Value *numel) {

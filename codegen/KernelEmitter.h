@@ -10,7 +10,7 @@
 // fast-math policy.
 //
 // Fast-math policy: every FP instruction a kernel emits carries `contract`
-// (a*b+c may become one fma); the adds that accumulate a reduction also carry
+// (a*b+c may become one fma; GEMM and VecMath ask for llvm.fmuladd); the adds that accumulate a reduction also carry
 // `reassoc`, so the loop vectorizer may split them into per-lane partial sums.
 // Both only change rounding, which the tests bound against the reference
 // interpreter. nnan/ninf are never set: a loss may legitimately be inf or NaN
@@ -93,8 +93,6 @@ public:
   llvm::Value *accumulate(llvm::Value *acc, llvm::Value *x);
   /// llvm.maxnum, reassociable for vectorized max-reductions.
   llvm::Value *maxAccumulate(llvm::Value *acc, llvm::Value *x);
-  /// A unary float intrinsic (llvm.exp, llvm.log, ...).
-  llvm::Value *unaryIntrinsic(llvm::Intrinsic::ID id, llvm::Value *x);
 
   // ---- Loops --------------------------------------------------------------
   /// for (i64 i = 0; i < n; ++i) body(i): a counted loop in the shape LLVM's
@@ -108,17 +106,18 @@ public:
       llvm::Value *n, llvm::ArrayRef<llvm::Value *> init,
       llvm::function_ref<LoopValues(llvm::Value *, llvm::ArrayRef<llvm::Value *>)> body,
       const llvm::Twine &name = "i");
-  /// if (cond) body(): for work that must not run at all otherwise (a load
-  /// that would be out of bounds).
-  void ifThen(llvm::Value *cond, llvm::function_ref<void()> body,
-              const llvm::Twine &name = "if");
-  /// cond ? then() : otherwise, where then() runs only when cond holds.
+  /// cond ? then() : otherwise, where then() runs only when cond holds (for
+  /// a load that would be out of bounds otherwise).
   llvm::Value *ifThenValue(llvm::Value *cond, llvm::function_ref<llvm::Value *()> then,
                            llvm::Value *otherwise, const llvm::Twine &name = "if");
-  /// A perfect nest over `sizes` (outermost first); body gets the indices.
-  void nest(llvm::ArrayRef<llvm::Value *> sizes,
-            llvm::function_ref<void(llvm::ArrayRef<llvm::Value *>)> body,
-            const llvm::Twine &name = "d");
+
+  /// for (i < n0) for (j < n1) body(i, j), visited in square tiles of
+  /// `tile` x `tile`: for copies that read along one dimension and write
+  /// along the other (transposes), so the strided side touches only `tile`
+  /// cache lines at a time instead of one per element.
+  void tiledNest2(llvm::Value *n0, llvm::Value *n1,
+                  llvm::function_ref<void(llvm::Value *, llvm::Value *)> body,
+                  int64_t tile = 16);
 
   /// A scratch buffer of `numel` f32 from malloc, for packing. Pair with
   /// freeScratch(). Heap rather than stack: sizes reach megabytes and may

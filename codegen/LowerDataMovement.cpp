@@ -1,12 +1,15 @@
 //===- codegen/LowerDataMovement.cpp - reshape, transpose, broadcast_to, constant ===//
 //
 // reshape is a copy of the bytes (the layout is row-major either way).
-// transpose walks the output in order (stores contiguous) and gathers from
-// the input: out[i0..ir) = in[sum_d i_d * inStride[perm[d]]]. Output
-// dimensions of size 1 are skipped and runs of output dimensions that are
-// also adjacent, in order, in the input are merged into one loop (so a
-// transpose that only moves size-1 axes is a flat copy). Both copy 32-bit
-// words, so they serve f32 and i32 tensors alike.
+// transpose walks the output and gathers from the input:
+// out[i0..ir) = in[sum_d i_d * inStride[perm[d]]]. Output dimensions of
+// size 1 are skipped and runs of output dimensions that are also adjacent,
+// in order, in the input are merged into one loop (so a transpose that only
+// moves size-1 axes is a flat copy). The last two remaining loops are walked
+// in 16x16 tiles: after merging, one of them reads the input with a stride,
+// and a tile touches 16 cache lines on that side instead of one per element
+// ([784,256]: 207 us untiled). Both copy 32-bit words, so they serve f32 and
+// i32 tensors alike.
 // broadcast_to is the identity map of emitBroadcastMap; constant a fill loop.
 //
 //===----------------------------------------------------------------------===//
@@ -67,16 +70,26 @@ llvm::Error lowerTranspose(KernelCtx &k, const ir::Node &n) {
   for (const Loop &l : loops)
     sizes.push_back(k.product(l.dims));
   llvm::Type *word = k.i32();
+  auto copy = [&](Value *io, Value *oo) { k.store(k.load(k.in(0), io, word), k.out(), oo); };
+  auto outStride = [&](size_t g) {
+    return k.product(llvm::ArrayRef<Value *>(sizes).drop_front(g + 1));
+  };
+  auto inStep = [&](size_t g) { return inStride[loops[g].lastInDim]; };
+  // The last two loops go tile by tile: one of them reads with a stride.
+  const size_t tiled = loops.size() >= 2 ? 2 : 0;
   std::function<void(size_t, Value *, Value *)> level = [&](size_t g, Value *io,
                                                             Value *oo) {
-    if (g == loops.size()) {
-      k.store(k.load(k.in(0), io, word), k.out(), oo);
+    if (g + tiled == loops.size()) {
+      if (!tiled)
+        return copy(io, oo);
+      k.tiledNest2(sizes[g], sizes[g + 1], [&](Value *i, Value *j) {
+        copy(k.add(io, k.add(k.mul(i, inStep(g)), k.mul(j, inStep(g + 1)))),
+             k.add(oo, k.add(k.mul(i, outStride(g)), j)));
+      });
       return;
     }
-    Value *outStride = k.product(llvm::ArrayRef<Value *>(sizes).drop_front(g + 1));
     k.loop(sizes[g], [&](Value *i) {
-      level(g + 1, k.add(io, k.mul(i, inStride[loops[g].lastInDim])),
-            k.add(oo, k.mul(i, outStride)));
+      level(g + 1, k.add(io, k.mul(i, inStep(g))), k.add(oo, k.mul(i, outStride(g))));
     }, "d" + std::to_string(g));
   };
   level(0, k.i64c(0), k.i64c(0));

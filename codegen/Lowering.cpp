@@ -1,6 +1,8 @@
 //===- codegen/Lowering.cpp - The lowering table, generated from Ops.def --===//
 #include "codegen/Lowering.h"
 
+#include <iterator>
+
 namespace gradc::codegen {
 
 LowerFn loweringFor(ir::OpKind op) {

@@ -13,6 +13,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
+#include <cstdio>
 
 namespace gradc::rt {
 
@@ -24,6 +25,13 @@ constexpr llvm::StringLiteral kKinds[] = {"zeros",         "constant",       "no
 
 llvm::Error error(const std::string &what, const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), what + ": " + msg);
+}
+
+/// "%g" text of a number for messages: "-1", "0.5".
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
 }
 
 struct Fans {
@@ -61,12 +69,12 @@ llvm::Error initializeTensor(Tensor &t, const InitSpec &spec, Rng &rng, const st
     if (!std::isfinite(v))
       return error(what, "initializer " + spec.kind + " has a non-finite parameter");
   if (spec.std < 0)
-    return error(what, llvm::formatv("normal std must be >= 0, got {0}", spec.std));
+    return error(what, llvm::formatv("normal std must be >= 0, got {0}", num(spec.std)));
   if (spec.low > spec.high)
     return error(what,
                  llvm::formatv("uniform low {0} is greater than high {1}", spec.low, spec.high));
   if (spec.gain < 0)
-    return error(what, llvm::formatv("gain must be >= 0, got {0}", spec.gain));
+    return error(what, llvm::formatv("gain must be >= 0, got {0}", num(spec.gain)));
   if (t.numel() == 0)
     return llvm::Error::success();
 
