@@ -11,9 +11,9 @@ want_tests=0
 [ "${1:-}" = "--tests" ] && want_tests=1
 
 pkgs=(cmake ninja-build g++ llvm-19-dev libzstd-dev zlib1g-dev libprotobuf-dev
-      protobuf-compiler libgtest-dev)
+      protobuf-compiler libgtest-dev libbenchmark-dev)
 if [ "$want_tests" = 1 ]; then
-  pkgs+=(llvm-19-tools python3 python3-numpy python3-torch libbenchmark-dev)
+  pkgs+=(llvm-19-tools python3 python3-numpy python3-torch)
 fi
 
 missing=()
