@@ -130,6 +130,8 @@ public:
 
   bool hasError() const { return !message_.empty(); }
   Error takeError(StringRef file) const {
+    if (line_ < 1) // not tied to a position
+      return makeError(file + ": " + message_);
     return makeError(llvm::formatv("{0}:{1}:{2}: {3}", file, line_, column_, message_));
   }
 

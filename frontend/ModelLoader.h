@@ -2,14 +2,15 @@
 //
 // Loads a model file (protobuf text format when the name ends in .pbtxt or
 // .txt, binary otherwise), checks it, and builds an ir::Graph: inputs, params,
-// nodes in file order with locations (file:line of each node), outputs, loss,
-// training config. Types of node results are left unknown for infer-shapes.
+// nodes in topological order (file order where the data flow allows) with
+// locations (file:line of each node), outputs, loss, training config. Types
+// of node results are left unknown for infer-shapes.
 //
 // Errors are one line, "<file>:<line>: <what>", for: malformed text (with
 // protobuf's line and column), unknown op (with a suggestion), wrong arity,
 // unknown attribute, a name used but never defined, a name defined twice, a
-// node that uses its own or a later node's output (cycle or wrong order),
-// bad types or initializers, an unknown loss or output.
+// cycle (naming its nodes), bad types or initializers, an unknown loss or
+// output. A param without an `init` block is zero-filled.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -41,7 +41,7 @@ llvm::Expected<Dataset> loadMnist(llvm::StringRef dir, llvm::StringRef split);
 
 /// The order in which epoch `epoch` visits `count` samples: Fisher-Yates
 /// (from the back, j = below(i + 1)) drawn from Rng(seed, kShuffleStream +
-/// epoch). The same permutation as rt::epochOrder in Trainer.h.
+/// epoch).
 std::vector<int64_t> shuffledOrder(int64_t count, uint64_t seed, int64_t epoch);
 /// Stream base of the shuffles ("SHUFF").
 inline constexpr uint64_t kShuffleStream = 0x5348554646ull;

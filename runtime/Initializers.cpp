@@ -71,8 +71,8 @@ llvm::Error initializeTensor(Tensor &t, const InitSpec &spec, Rng &rng, const st
   if (spec.std < 0)
     return error(what, llvm::formatv("normal std must be >= 0, got {0}", num(spec.std)));
   if (spec.low > spec.high)
-    return error(what,
-                 llvm::formatv("uniform low {0} is greater than high {1}", num(spec.low), num(spec.high)));
+    return error(what, llvm::formatv("uniform low {0} is greater than high {1}", num(spec.low),
+                                     num(spec.high)));
   if (spec.gain < 0)
     return error(what, llvm::formatv("gain must be >= 0, got {0}", num(spec.gain)));
   if (t.numel() == 0)

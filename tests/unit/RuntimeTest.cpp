@@ -73,8 +73,8 @@ TEST(Rng, NormalIsStandardAndDeterministic) {
     sq += x * x;
   }
   EXPECT_TRUE(differs) << "another stream gives other numbers";
-  EXPECT_NEAR(sum / n, 0.0, 0.01);      // standard error 0.0022
-  EXPECT_NEAR(sq / n, 1.0, 0.015);      // standard error 0.0032
+  EXPECT_NEAR(sum / n, 0.0, 0.01); // standard error 0.0022
+  EXPECT_NEAR(sq / n, 1.0, 0.015); // standard error 0.0032
   EXPECT_EQ(a.counter(), uint64_t(2 * n)) << "two uniforms per normal";
 }
 
@@ -238,8 +238,7 @@ TEST(ParamStore, InitializesEachParamFromItsOwnStream) {
             "param 'W': shape [N,2] has the batch dimension N; params have fixed shapes");
   bad.bufs_[1].shape = {3, 2};
   bad.bufs_[1].init.kind = "bogus";
-  EXPECT_EQ(errorText(s2.initialize(bad.buffers(), 0)),
-            "param 'W': unknown initializer 'bogus'");
+  EXPECT_EQ(errorText(s2.initialize(bad.buffers(), 0)), "param 'W': unknown initializer 'bogus'");
 }
 
 TEST(Session, BindsBuffersAndRuns) {
@@ -316,7 +315,9 @@ TEST(Session, ParamsMustMatchTheExecutable) {
 
 class ParamIOTest : public ::testing::Test {
 protected:
-  void SetUp() override { ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("gradc-params", dir_)); }
+  void SetUp() override {
+    ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("gradc-params", dir_));
+  }
   void TearDown() override { llvm::sys::fs::remove_directories(dir_); }
   std::string path(const std::string &rel) {
     llvm::SmallString<256> p(dir_);
