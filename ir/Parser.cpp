@@ -721,36 +721,32 @@ private:
     }
     if (tok_.is('[')) {
       consume();
-      std::vector<int64_t> list;
-      while (!tok_.is(']')) {
-        if (!list.empty())
-          if (auto e = expectPunct(','))
-            return e;
-        auto v = parseInt("an integer");
-        if (!v)
-          return v.takeError();
-        list.push_back(*v);
-      }
-      consume();
-      return AttrValue(std::move(list));
+      return parseListTail<int64_t>([&] { return parseInt("an integer"); });
     }
     if (tok_.isIdent("f") && peek().is('[')) {
       consume();
       consume();
-      std::vector<double> list;
-      while (!tok_.is(']')) {
-        if (!list.empty())
-          if (auto e = expectPunct(','))
-            return e;
-        auto v = parseReal("a number");
-        if (!v)
-          return v.takeError();
-        list.push_back(*v);
-      }
-      consume();
-      return AttrValue(std::move(list));
+      return parseListTail<double>([&] { return parseReal("a number"); });
     }
     return expected("an attribute value (integer, float, string, [ints] or f[floats])");
+  }
+
+  /// The rest of a list after its '[': elements read by `elem`, separated by
+  /// commas, up to and including the ']'.
+  template <typename T, typename ParseElem>
+  llvm::Expected<AttrValue> parseListTail(ParseElem elem) {
+    std::vector<T> list;
+    while (!tok_.is(']')) {
+      if (!list.empty())
+        if (auto e = expectPunct(','))
+          return e;
+      auto v = elem();
+      if (!v)
+        return v.takeError();
+      list.push_back(*v);
+    }
+    consume();
+    return AttrValue(std::move(list));
   }
 
   /// loc("file":line "node" pass of %value), every part optional.

@@ -1,6 +1,8 @@
 //===- tests/TestUtil.h - Helpers shared by the C++ tests --------*- C++ -*-===//
 #pragma once
 
+#include "ir/Types.h"
+
 #include "llvm/Support/Error.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +12,10 @@ namespace gradc::test {
 
 /// Path of a file in the source tree, e.g. sourcePath("examples/mlp_mnist.pbtxt").
 std::string sourcePath(const std::string &rel);
+
+/// Terse tensor types for building graphs in tests.
+inline TensorType f32(Shape s) { return TensorType(DType::F32, std::move(s)); }
+inline TensorType i32(Shape s) { return TensorType(DType::I32, std::move(s)); }
 
 /// Unwraps an Expected in a test, failing with its message.
 template <typename T> T expectOk(llvm::Expected<T> v) {

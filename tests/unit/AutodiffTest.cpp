@@ -25,11 +25,11 @@ using namespace gradc::ir;
 using namespace gradc::passes;
 using gradc::test::errorText;
 using gradc::test::expectOk;
+using gradc::test::f32;
+using gradc::test::i32;
 
 namespace {
 
-TensorType f32(Shape s) { return TensorType(DType::F32, std::move(s)); }
-TensorType i32(Shape s) { return TensorType(DType::I32, std::move(s)); }
 
 /// Builds typed graphs tersely.
 struct G {
