@@ -13,14 +13,29 @@
 // Strides are values: a dimension may be N, so a stride may be a product
 // involving the batch argument; the IRBuilder folds the constant ones.
 //
+// Large maps (at least 2 * kMinParallelElements elements, or any size that
+// depends on N) run on the thread pool: the outermost loop is outlined and
+// split (ParallelFor.h). The split falls between rows of a nest, or between
+// blocks of kMapBlock elements of a flat loop, so each element is computed
+// by the same instructions (the vector body or the remainder, never one or
+// the other depending on the split) for any thread count.
+//
 //===----------------------------------------------------------------------===//
 #include "codegen/BroadcastLoops.h"
+
+#include "codegen/ParallelFor.h"
+
+#include "llvm/IR/Intrinsics.h"
 
 namespace gradc::codegen {
 
 using llvm::Value;
 
 namespace {
+
+/// Flat maps are split between blocks of this many elements: a multiple of
+/// any vector body's width times its interleave (at most 16 x 4 here).
+constexpr int64_t kMapBlock = 1024;
 
 struct Group {
   llvm::SmallVector<int64_t, 4> dims;     // output dims merged into this loop
@@ -59,50 +74,108 @@ void emitBroadcastMap(KernelCtx &k, const Shape &outShape, Value *out,
       groups.push_back(Group{{outShape[d]}, full});
   }
 
-  // Loop sizes and per-operand strides (product of the later groups the
-  // operand has in full). The output has every group in full.
+  if (groups.empty()) { // a single element
+    llvm::SmallVector<Value *, 3> vals;
+    for (const MapOperand &op : operands)
+      vals.push_back(k.load(op.ptr, k.i64c(0)));
+    k.store(combine(vals), out, k.i64c(0));
+    return;
+  }
   const size_t ng = groups.size();
-  llvm::SmallVector<Value *, 6> sizes(ng);
-  for (size_t g = 0; g < ng; ++g)
-    sizes[g] = k.product(groups[g].dims);
-  std::vector<llvm::SmallVector<Value *, 6>> strides(nops + 1,
-                                                     llvm::SmallVector<Value *, 6>(ng));
-  for (size_t op = 0; op <= nops; ++op) {
-    Value *s = k.i64c(1);
-    for (size_t g = ng; g-- > 0;) {
-      bool full = op == nops || groups[g].full[op];
-      strides[op][g] = full ? s : k.i64c(0);
-      if (full)
-        s = k.mul(s, sizes[g]);
+
+  // Loop sizes and per-operand strides (product of the later groups the
+  // operand has in full; the output has every group in full), as values of
+  // the function being emitted: the kernel, or its parallel body.
+  struct Layout {
+    llvm::SmallVector<Value *, 6> sizes;
+    std::vector<llvm::SmallVector<Value *, 6>> strides; // [operand (then out)][group]
+  };
+  auto layout = [&] {
+    Layout l;
+    for (size_t g = 0; g < ng; ++g)
+      l.sizes.push_back(k.product(groups[g].dims));
+    l.strides.assign(nops + 1, llvm::SmallVector<Value *, 6>(ng));
+    for (size_t op = 0; op <= nops; ++op) {
+      Value *s = k.i64c(1);
+      for (size_t g = ng; g-- > 0;) {
+        bool full = op == nops || groups[g].full[op];
+        l.strides[op][g] = full ? s : k.i64c(0);
+        if (full)
+          s = k.mul(s, l.sizes[g]);
+      }
     }
+    return l;
+  };
+
+  // The nest over outer indices [lo, hi), carrying one running offset per
+  // operand (and the output).
+  auto nest = [&](const Layout &l, llvm::ArrayRef<Value *> ptrs, Value *outPtr, Value *lo,
+                  Value *hi) {
+    std::function<void(size_t, llvm::ArrayRef<Value *>)> level =
+        [&](size_t g, llvm::ArrayRef<Value *> offsets) {
+          if (g == ng) {
+            llvm::SmallVector<Value *, 3> vals;
+            for (size_t op = 0; op < nops; ++op)
+              vals.push_back(k.load(ptrs[op], offsets[op]));
+            k.store(combine(vals), outPtr, offsets[nops]);
+            return;
+          }
+          auto *c0 = llvm::dyn_cast<llvm::ConstantInt>(lo);
+          bool fromZero = g > 0 || (c0 && c0->isZero());
+          Value *trips = g > 0 ? l.sizes[g] : fromZero ? hi : k.b().CreateSub(hi, lo);
+          k.loop(
+              trips,
+              [&](Value *i) {
+                Value *idx = fromZero ? i : k.add(lo, i);
+                llvm::SmallVector<Value *, 4> inner;
+                for (size_t op = 0; op <= nops; ++op) {
+                  auto *c = llvm::dyn_cast<llvm::ConstantInt>(l.strides[op][g]);
+                  inner.push_back(c && c->isZero()
+                                      ? offsets[op]
+                                      : k.add(offsets[op], k.mul(idx, l.strides[op][g])));
+                }
+                level(g + 1, inner);
+              },
+              "d" + std::to_string(g));
+        };
+    llvm::SmallVector<Value *, 4> zero(nops + 1, k.i64c(0));
+    level(0, zero);
+  };
+
+  llvm::SmallVector<Value *, 3> ptrs;
+  for (const MapOperand &op : operands)
+    ptrs.push_back(op.ptr);
+  Layout l = layout();
+  Value *total = k.product(l.sizes);
+  auto *constTotal = llvm::dyn_cast<llvm::ConstantInt>(total);
+  // The body can only reach the kernel's own pointers (kernelValueInBody).
+  bool argsOnly = llvm::isa<llvm::Argument>(out) &&
+                  llvm::all_of(ptrs, [](Value *p) { return llvm::isa<llvm::Argument>(p); });
+  if (!argsOnly || (constTotal && constTotal->getSExtValue() < 2 * kMinParallelElements)) {
+    nest(l, ptrs, out, k.i64c(0), l.sizes[0]);
+    return;
   }
 
-  // The nest carries one running offset per operand (and the output).
-  std::function<void(size_t, llvm::ArrayRef<Value *>)> level =
-      [&](size_t g, llvm::ArrayRef<Value *> offsets) {
-        if (g == ng) {
-          llvm::SmallVector<Value *, 3> vals;
-          for (size_t op = 0; op < nops; ++op)
-            vals.push_back(k.load(operands[op].ptr, offsets[op]));
-          k.store(combine(vals), out, offsets[nops]);
-          return;
-        }
-        k.loop(
-            sizes[g],
-            [&](Value *i) {
-              llvm::SmallVector<Value *, 4> inner;
-              for (size_t op = 0; op <= nops; ++op) {
-                auto *c = llvm::dyn_cast<llvm::ConstantInt>(strides[op][g]);
-                inner.push_back(c && c->isZero()
-                                    ? offsets[op]
-                                    : k.add(offsets[op], k.mul(i, strides[op][g])));
-              }
-              level(g + 1, inner);
-            },
-            "d" + std::to_string(g));
-      };
-  llvm::SmallVector<Value *, 4> zero(nops + 1, k.i64c(0));
-  level(0, zero);
+  // Threads split the outer loop: whole rows of a nest, or blocks of
+  // kMapBlock elements of a flat loop, so every chunk but the last covers
+  // whole vector iterations and each element takes the same code path
+  // (vector body or remainder) for any split.
+  const int64_t block = ng == 1 ? kMapBlock : 1;
+  auto &b = k.b();
+  Value *units = b.CreateUDiv(k.add(l.sizes[0], k.i64c(block - 1)), k.i64c(block));
+  Value *perUnit = b.CreateUDiv(total, b.CreateBinaryIntrinsic(llvm::Intrinsic::umax,
+                                                               units, k.i64c(1)));
+  emitParallelFor(k, units, grainForElements(k, perUnit), {},
+                  [&](KernelCtx &p, llvm::ArrayRef<Value *>, Value *begin, Value *end) {
+    Layout pl = layout();
+    llvm::SmallVector<Value *, 3> partPtrs;
+    for (Value *v : ptrs)
+      partPtrs.push_back(kernelValueInBody(p, v));
+    Value *lo = p.mul(begin, p.i64c(block));
+    Value *hi = p.b().CreateBinaryIntrinsic(llvm::Intrinsic::umin,
+                                            p.mul(end, p.i64c(block)), pl.sizes[0]);
+    nest(pl, partPtrs, kernelValueInBody(p, out), lo, hi);
+  });
 }
 
 } // namespace gradc::codegen

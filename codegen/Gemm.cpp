@@ -28,7 +28,16 @@
 // accumulators + 4 + 1 or 4 + 4 operand vectors), NR=2 with 16. On an
 // AVX-512 Zen 4 core the outer-product kernel measured at the FMA peak
 // (16 f32 FMA/cycle) for [64,784]x[784,256]; 6x4, 8x2, 8x3, 4x6 were no
-// better. Cache blocking over K, packing and threads are future work.
+// better. Cache blocking over K and packing are future work.
+//
+// Threads: both kernels compute a range [begin, end) of tile numbers (see
+// Gemm.h), so LowerMatMul can hand ranges to the thread pool. A tile's
+// number fixes its position and its kind (full, leftover rows, leftover
+// columns, or both), hence the instructions that compute it; the range
+// only decides which tiles run. Along each dimension units [0, blocks) are
+// full blocks and the rest are edges; forEachUnit visits the part of a
+// range that falls in each, so the loop nest is the single-threaded one
+// with clipped bounds. Nothing is split along K.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Gemm.h"
@@ -75,16 +84,75 @@ Value *fma(KernelCtx &k, const Tiling &t, Value *a, Value *b, Value *c) {
   return k.b().CreateIntrinsic(llvm::Intrinsic::fmuladd, {t.vec}, {a, b, c});
 }
 
-/// Calls tile(i0, j0, mr, nr) over an [M x Ncols] grid of tiles: blocks of
-/// `nr` columns (outer) and of MR rows, with leftover rows one at a time.
-/// The caller handles the leftover columns.
-void forEachRowTile(KernelCtx &k, Value *M, unsigned mr,
-                    llvm::function_ref<void(Value *i0, unsigned mr)> tile) {
+Value *umin(KernelCtx &k, Value *a, Value *b) {
+  return k.b().CreateBinaryIntrinsic(llvm::Intrinsic::umin, a, b);
+}
+Value *umax(KernelCtx &k, Value *a, Value *b) {
+  return k.b().CreateBinaryIntrinsic(llvm::Intrinsic::umax, a, b);
+}
+
+/// Units [0, blocks) of one dimension are full blocks, the units after them
+/// edges. Calls full(b) for every block b and edge(e) for every edge e
+/// (counted from the first edge) whose unit lies in [lo, hi), in order.
+void forEachUnit(KernelCtx &k, Value *blocks, Value *lo, Value *hi,
+                 llvm::function_ref<void(Value *)> full, llvm::function_ref<void(Value *)> edge,
+                 const llvm::Twine &name) {
   auto &b = k.b();
-  Value *blocks = b.CreateUDiv(M, k.i64c(mr));
-  k.loop(blocks, [&](Value *bi) { tile(k.mul(bi, k.i64c(mr)), mr); }, "ib");
+  Value *fLo = umin(k, lo, blocks), *fHi = umin(k, hi, blocks);
+  k.loop(b.CreateSub(fHi, fLo), [&](Value *i) { full(k.add(fLo, i)); }, name + "b");
+  Value *eLo = umax(k, lo, blocks), *eHi = umax(k, hi, blocks);
+  k.loop(b.CreateSub(eHi, eLo), [&](Value *i) { edge(b.CreateSub(k.add(eLo, i), blocks)); },
+         name + "e");
+}
+
+/// Units of one dimension of `extent` elements: blocks of `width`, then the
+/// leftover elements in edges of `edgeWidth` (the last one partial).
+struct Units {
+  Value *blocks, *count;
+};
+Units unitsOf(KernelCtx &k, Value *extent, unsigned width, unsigned edgeWidth) {
+  auto &b = k.b();
+  Value *blocks = b.CreateUDiv(extent, k.i64c(width));
+  Value *left = b.CreateSub(extent, k.mul(blocks, k.i64c(width)));
+  Value *edges = b.CreateUDiv(k.add(left, k.i64c(edgeWidth - 1)), k.i64c(edgeWidth));
+  return {blocks, k.add(blocks, edges)};
+}
+
+/// Tiles are numbered column unit by column unit, the row units of each in
+/// order: tile t is row unit t % R of column unit t / R. Calls
+/// column(c, edge, rLo, rHi) for every column unit c that [begin, end)
+/// touches (edge: c is an edge unit), with its row units [rLo, rHi) in the
+/// range.
+void forEachColumnInRange(KernelCtx &k, Value *rowUnits, Units cols, Value *begin, Value *end,
+                          llvm::function_ref<void(Value *c, bool edge, Value *rLo, Value *rHi)>
+                              column) {
+  auto &b = k.b();
+  // The pool never hands out an empty range, so R >= 1 here; the umax keeps
+  // the divisions defined regardless.
+  Value *R = umax(k, rowUnits, k.i64c(1));
+  Value *cLo = b.CreateUDiv(begin, R);
+  Value *cHi = umin(k, b.CreateUDiv(k.add(end, b.CreateSub(R, k.i64c(1))), R), cols.count);
+  auto rows = [&](Value *c, bool edge) {
+    Value *base = k.mul(c, R);
+    Value *rLo = b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, b.CreateSub(begin, base),
+                                         k.i64c(0));
+    Value *rHi = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateSub(end, base), R);
+    column(c, edge, rLo, rHi);
+  };
+  forEachUnit(
+      k, cols.blocks, cLo, cHi, [&](Value *c) { rows(c, false); },
+      [&](Value *e) { rows(k.add(cols.blocks, e), true); }, "j");
+}
+
+/// Calls tile(i0, mr) for the row units [rLo, rHi): blocks of `mr` rows,
+/// then leftover rows one at a time.
+void forEachRowTile(KernelCtx &k, Value *M, unsigned mr, Value *rLo, Value *rHi,
+                    llvm::function_ref<void(Value *i0, unsigned mr)> tile) {
+  Value *blocks = k.b().CreateUDiv(M, k.i64c(mr));
   Value *done = k.mul(blocks, k.i64c(mr));
-  k.loop(b.CreateSub(M, done), [&](Value *r) { tile(k.add(done, r), 1); }, "ir");
+  forEachUnit(
+      k, blocks, rLo, rHi, [&](Value *bi) { tile(k.mul(bi, k.i64c(mr)), mr); },
+      [&](Value *r) { tile(k.add(done, r), 1); }, "i");
 }
 
 // ---- Outer product ----------------------------------------------------------
@@ -187,49 +255,67 @@ void dotTile(KernelCtx &k, const Dot &g, Value *i0, Value *j0, unsigned mr, unsi
 
 } // namespace
 
+/// 2*M*K*Nn / tiles: edge tiles can be most of a narrow product (Nn = 10
+/// is one masked vector wide), so a full tile's FLOPs would overstate it.
+static Value *averageTileFlops(KernelCtx &k, const GemmShape &s, Value *tiles) {
+  Value *flops = k.mul(k.mul(k.mul(s.M, s.K), s.Nn), k.i64c(2));
+  return k.b().CreateUDiv(flops, umax(k, tiles, k.i64c(1)));
+}
+
+GemmTiles gemmOuterTiles(KernelCtx &k, const GemmShape &s) {
+  Tiling t = tilingFor(k);
+  Value *rows = unitsOf(k, s.M, t.mr, 1).count;
+  Value *cols = unitsOf(k, s.Nn, t.nr * t.lanes, t.lanes).count;
+  return {k.mul(rows, cols), averageTileFlops(k, s, k.mul(rows, cols))};
+}
+
+GemmTiles gemmDotTiles(KernelCtx &k, const GemmShape &s) {
+  Tiling t = tilingFor(k);
+  Value *rows = unitsOf(k, s.M, t.mr, 1).count;
+  Value *cols = unitsOf(k, s.Nn, t.nr, 1).count;
+  return {k.mul(rows, cols), averageTileFlops(k, s, k.mul(rows, cols))};
+}
+
 void emitGemmOuter(KernelCtx &k, const GemmShape &s, Value *A, Value *sAi, Value *sAk,
-                   Value *B, Value *C) {
+                   Value *B, Value *C, Value *begin, Value *end) {
   auto &b = k.b();
   Outer g{s, A, sAi, sAk, B, C, tilingFor(k)};
   const int64_t panelWidth = g.t.nr * g.t.lanes;
-
-  Value *panels = b.CreateUDiv(s.Nn, k.i64c(panelWidth));
-  k.loop(panels, [&](Value *p) {
-    Value *j0 = k.mul(p, k.i64c(panelWidth));
-    forEachRowTile(k, s.M, g.t.mr, [&](Value *i0, unsigned mr) {
-      outerTile(k, g, i0, j0, mr, g.t.nr, nullptr);
-    });
-  }, "jp");
-
-  // Leftover columns, one masked vector at a time.
-  Value *tailStart = k.mul(panels, k.i64c(panelWidth));
-  Value *tailCols = b.CreateSub(s.Nn, tailStart);
-  Value *tailVecs = b.CreateUDiv(k.add(tailCols, k.i64c(g.t.lanes - 1)), k.i64c(g.t.lanes));
-  k.loop(tailVecs, [&](Value *v) {
-    Value *j0 = k.add(tailStart, k.mul(v, k.i64c(g.t.lanes)));
+  // Column units: panels of NR vectors, then single masked vectors.
+  Units cols = unitsOf(k, s.Nn, panelWidth, g.t.lanes);
+  Value *tailStart = k.mul(cols.blocks, k.i64c(panelWidth));
+  forEachColumnInRange(k, unitsOf(k, s.M, g.t.mr, 1).count, cols, begin, end,
+                       [&](Value *c, bool edge, Value *rLo, Value *rHi) {
+    if (!edge) {
+      Value *j0 = k.mul(c, k.i64c(panelWidth));
+      forEachRowTile(k, s.M, g.t.mr, rLo, rHi, [&](Value *i0, unsigned mr) {
+        outerTile(k, g, i0, j0, mr, g.t.nr, nullptr);
+      });
+      return;
+    }
+    Value *j0 = k.add(tailStart, k.mul(b.CreateSub(c, cols.blocks), k.i64c(g.t.lanes)));
     Value *mask = laneMask(k, g.t.lanes, b.CreateSub(s.Nn, j0));
-    forEachRowTile(k, s.M, g.t.mr, [&](Value *i0, unsigned mr) {
+    forEachRowTile(k, s.M, g.t.mr, rLo, rHi, [&](Value *i0, unsigned mr) {
       outerTile(k, g, i0, j0, mr, 1, mask);
     });
-  }, "jt");
+  });
 }
 
-void emitGemmDot(KernelCtx &k, const GemmShape &s, Value *A, Value *B, Value *C) {
-  auto &b = k.b();
+void emitGemmDot(KernelCtx &k, const GemmShape &s, Value *A, Value *B, Value *C, Value *begin,
+                 Value *end) {
   Dot g{s, A, B, C, tilingFor(k)};
   const unsigned nr = g.t.nr;
-  // Column blocks of nr rows of B (outer: they stay in L1 while the rows of
-  // A stream by), then the leftover columns one at a time.
-  Value *blocks = b.CreateUDiv(s.Nn, k.i64c(nr));
-  k.loop(blocks, [&](Value *jb) {
-    Value *j0 = k.mul(jb, k.i64c(nr));
-    forEachRowTile(k, s.M, g.t.mr, [&](Value *i0, unsigned mr) { dotTile(k, g, i0, j0, mr, nr); });
-  }, "jb");
-  Value *done = k.mul(blocks, k.i64c(nr));
-  k.loop(b.CreateSub(s.Nn, done), [&](Value *j) {
-    Value *j0 = k.add(done, j);
-    forEachRowTile(k, s.M, g.t.mr, [&](Value *i0, unsigned mr) { dotTile(k, g, i0, j0, mr, 1); });
-  }, "jr");
+  // Column units: blocks of nr rows of B (outer: they stay in L1 while the
+  // rows of A stream by), then the leftover columns one at a time.
+  Units cols = unitsOf(k, s.Nn, nr, 1);
+  Value *done = k.mul(cols.blocks, k.i64c(nr));
+  forEachColumnInRange(k, unitsOf(k, s.M, g.t.mr, 1).count, cols, begin, end,
+                       [&](Value *c, bool edge, Value *rLo, Value *rHi) {
+    Value *j0 = edge ? k.add(done, k.b().CreateSub(c, cols.blocks)) : k.mul(c, k.i64c(nr));
+    unsigned n = edge ? 1 : nr;
+    forEachRowTile(k, s.M, g.t.mr, rLo, rHi,
+                   [&](Value *i0, unsigned mr) { dotTile(k, g, i0, j0, mr, n); });
+  });
 }
 
 Value *emitPackTransposed(KernelCtx &k, Value *src, Value *rows, Value *cols) {

@@ -15,16 +15,32 @@ struct GemmShape {
   llvm::Value *M, *K, *Nn;
 };
 
+/// How a kernel's C is cut into tiles for threads. Tiles are numbered in
+/// the kernel's own loop order (column blocks outer, row blocks inner), and
+/// the emit functions below compute the tiles [begin, end) of that order:
+/// any split of [0, count) into ranges gives bitwise the same C, since a
+/// tile is computed by the same instructions whichever range holds it.
+struct GemmTiles {
+  llvm::Value *count;
+  /// FLOPs per tile on average (2*M*K*Nn / count), for the parallel grain.
+  llvm::Value *flopsPerTile;
+};
+GemmTiles gemmOuterTiles(KernelCtx &k, const GemmShape &s);
+GemmTiles gemmDotTiles(KernelCtx &k, const GemmShape &s);
+
 /// C = A * B with B row-major [K,Nn] and A read through strides:
 /// A(i,k) = A[i*sAi + k*sAk] (so A may be a transposed view). Outer-product
-/// micro-kernel: vectors along C's rows.
+/// micro-kernel: vectors along C's rows. Computes the tiles [begin, end) of
+/// gemmOuterTiles.
 void emitGemmOuter(KernelCtx &k, const GemmShape &s, llvm::Value *A, llvm::Value *sAi,
-                   llvm::Value *sAk, llvm::Value *B, llvm::Value *C);
+                   llvm::Value *sAk, llvm::Value *B, llvm::Value *C, llvm::Value *begin,
+                   llvm::Value *end);
 
 /// C = A * B^T with A row-major [M,K] and B row-major [Nn,K]: dot-product
-/// micro-kernel, vectors along K.
+/// micro-kernel, vectors along K. Computes the tiles [begin, end) of
+/// gemmDotTiles.
 void emitGemmDot(KernelCtx &k, const GemmShape &s, llvm::Value *A, llvm::Value *B,
-                 llvm::Value *C);
+                 llvm::Value *C, llvm::Value *begin, llvm::Value *end);
 
 /// A malloc'ed [cols, rows] copy of src[rows, cols] transposed (free it with
 /// KernelCtx::freeScratch).

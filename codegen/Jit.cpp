@@ -4,17 +4,22 @@
 // for the whole step (ModuleBuilder.cpp), target it at the host and run the
 // O3 pipeline (HostTarget.cpp), optionally print it, then hand it to an
 // LLJIT whose main JITDylib also resolves symbols of the process (malloc and
-// free for scratch copies, memcpy), and look up the entry. The Executable owns the LLJIT (which
-// owns the code) and a copy of the buffer descriptions; it does not keep the
-// graph.
+// free for scratch copies, memcpy), and look up the entry. The thread pool's
+// gradc_parallel_for is defined in the JITDylib as an absolute symbol (its
+// address in this process): the process search finds only symbols the
+// executable exports, and gradc links without -rdynamic. The Executable owns
+// the LLJIT (which owns the code) and a copy of the buffer descriptions; it
+// does not keep the graph.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Jit.h"
 
 #include "codegen/HostTarget.h"
 #include "codegen/ModuleBuilder.h"
+#include "codegen/ParallelFor.h"
 
 #include "ir/BufferLayout.h"
+#include "runtime/ThreadPool.h"
 
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
@@ -113,7 +118,14 @@ llvm::Expected<std::unique_ptr<rt::Executable>> compileGraph(const ir::Graph &g,
       (*jit)->getDataLayout().getGlobalPrefix());
   if (!gen)
     return gen.takeError();
-  (*jit)->getMainJITDylib().addGenerator(std::move(*gen));
+  llvm::orc::JITDylib &dylib = (*jit)->getMainJITDylib();
+  dylib.addGenerator(std::move(*gen));
+  llvm::orc::SymbolMap runtime;
+  runtime[(*jit)->mangleAndIntern(kParallelForName)] = llvm::orc::ExecutorSymbolDef(
+      llvm::orc::ExecutorAddr::fromPtr(&::gradc_parallel_for),
+      llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable);
+  if (auto e = dylib.define(llvm::orc::absoluteSymbols(std::move(runtime))))
+    return e;
 
   if (auto e = (*jit)->addIRModule(
           llvm::orc::ThreadSafeModule(std::move(*module), std::move(ctx))))

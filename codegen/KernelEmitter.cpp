@@ -18,23 +18,47 @@ using llvm::Value;
 
 KernelCtx::KernelCtx(llvm::Function *fn, const ir::Node &node, const TargetInfo &target)
     : fn_(fn), node_(node), target_(target), b_(fn->getContext()) {
-  assert(fn->arg_size() == node.inputs().size() + node.results().size() + 1 &&
-         "kernel signature does not match the node");
-  auto *entry = llvm::BasicBlock::Create(fn->getContext(), "entry", fn);
-  b_.SetInsertPoint(entry);
   llvm::FastMathFlags fmf;
   fmf.setAllowContract(true);
   b_.setFastMathFlags(fmf);
-  unsigned i = 0;
+  bind(fn, 0);
+}
+
+void KernelCtx::bind(llvm::Function *fn, unsigned numTrailing) {
+  const size_t nin = node_.inputs().size(), nout = node_.results().size();
+  assert(fn->arg_size() == nin + nout + 1 + numTrailing &&
+         "kernel signature does not match the node");
+  fn_ = fn;
+  b_.SetInsertPoint(llvm::BasicBlock::Create(fn->getContext(), "entry", fn));
+  ins_.clear();
+  outs_.clear();
+  trailing_.clear();
   for (llvm::Argument &a : fn->args()) {
-    if (i < node.inputs().size())
+    unsigned i = a.getArgNo();
+    if (i < nin)
       ins_.push_back(&a);
-    else if (i < node.inputs().size() + node.results().size())
+    else if (i < nin + nout)
       outs_.push_back(&a);
-    else
+    else if (i == nin + nout)
       batch_ = &a;
-    ++i;
+    else
+      trailing_.push_back(&a);
   }
+}
+
+KernelCtx::EmitState KernelCtx::retarget(llvm::Function *fn, unsigned numTrailing) {
+  EmitState old{fn_, ins_, outs_, batch_, trailing_, b_.saveIP()};
+  bind(fn, numTrailing);
+  return old;
+}
+
+void KernelCtx::restore(EmitState s) {
+  fn_ = s.fn;
+  ins_ = std::move(s.ins);
+  outs_ = std::move(s.outs);
+  batch_ = s.batch;
+  trailing_ = std::move(s.trailing);
+  b_.restoreIP(s.ip);
 }
 
 Value *KernelCtx::f32c(double v) {

@@ -47,6 +47,23 @@ public:
   /// pointers, then its result pointers, then the i64 batch.
   KernelCtx(llvm::Function *fn, const ir::Node &node, const TargetInfo &target);
 
+  /// Where the context emits: the function, its arguments as in()/out()/
+  /// batch()/trailing() see them, and the insertion point.
+  struct EmitState {
+    llvm::Function *fn;
+    llvm::SmallVector<llvm::Value *, 3> ins;
+    llvm::SmallVector<llvm::Value *, 1> outs;
+    llvm::Value *batch;
+    llvm::SmallVector<llvm::Value *, 3> trailing;
+    llvm::IRBuilderBase::InsertPoint ip;
+  };
+  /// Starts emitting into `fn` (empty; the kernel's arguments, then
+  /// `numTrailing` more): in(), out() and batch() become fn's arguments.
+  /// emitParallelFor uses this for outlined loop bodies, so code that
+  /// captured this context emits there too. Returns the state to restore().
+  EmitState retarget(llvm::Function *fn, unsigned numTrailing);
+  void restore(EmitState s);
+
   llvm::IRBuilder<> &b() { return b_; }
   llvm::LLVMContext &ctx() { return fn_->getContext(); }
   llvm::Module &module() { return *fn_->getParent(); }
@@ -54,6 +71,8 @@ public:
   const ir::Node &node() const { return node_; }
   const TargetInfo &target() const { return target_; }
   llvm::Value *batch() const { return batch_; }
+  /// Argument `i` after the batch (0 <= i < numTrailing of retarget()).
+  llvm::Value *trailing(unsigned i) const { return trailing_[i]; }
 
   /// Pointer to input `i` / result `i` of the node.
   llvm::Value *in(unsigned i) const { return ins_[i]; }
@@ -126,6 +145,10 @@ public:
   void freeScratch(llvm::Value *p);
 
 private:
+  /// Adds fn's entry block, points the builder there, and binds the
+  /// argument lists.
+  void bind(llvm::Function *fn, unsigned numTrailing);
+
   llvm::Function *fn_;
   const ir::Node &node_;
   TargetInfo target_;
@@ -133,6 +156,7 @@ private:
   llvm::SmallVector<llvm::Value *, 3> ins_;
   llvm::SmallVector<llvm::Value *, 1> outs_;
   llvm::Value *batch_ = nullptr;
+  llvm::SmallVector<llvm::Value *, 3> trailing_;
 };
 
 } // namespace gradc::codegen

@@ -14,9 +14,16 @@
 //   A^T * B^T   B^T packed, then the outer product with A through strides
 //               (rare: the gradient of the same)
 //
+// Threads: the kernel hands ranges of C's tiles (Gemm.h) to the thread pool
+// (ParallelFor.h), with a grain that keeps small products on one thread.
+// Packing B^T stays in the kernel, before the parallel loop: it is O(K*Nn),
+// and every thread reads the whole packed copy. Tiles split only C, never
+// K, so C is bitwise the same for any number of threads.
+//
 //===----------------------------------------------------------------------===//
 #include "codegen/Gemm.h"
 #include "codegen/Lowering.h"
+#include "codegen/ParallelFor.h"
 
 namespace gradc::codegen {
 
@@ -25,22 +32,41 @@ using llvm::Value;
 llvm::Error lowerMatMul(KernelCtx &k, const ir::Node &n) {
   bool ta = n.attrs().getInt("transpose_a", 0) != 0;
   bool tb = n.attrs().getInt("transpose_b", 0) != 0;
-  const Shape &as = k.inShape(0), &bs = k.inShape(1);
-  Value *a0 = k.dim(as[0]), *a1 = k.dim(as[1]);
-  Value *b0 = k.dim(bs[0]), *b1 = k.dim(bs[1]);
-  GemmShape s{ta ? a1 : a0, ta ? a0 : a1, tb ? b0 : b1};
+  // Sizes are materialized in each function that needs them: the kernel and
+  // its parallel body.
+  auto shapeIn = [&](KernelCtx &c) {
+    const Shape &as = c.inShape(0), &bs = c.inShape(1);
+    return GemmShape{c.dim(ta ? as[1] : as[0]), c.dim(ta ? as[0] : as[1]),
+                     c.dim(tb ? bs[0] : bs[1])};
+  };
+  GemmShape s = shapeIn(k);
 
   auto *constK = llvm::dyn_cast<llvm::ConstantInt>(s.K);
   if (tb && !ta && (!constK || constK->getSExtValue() >= 128)) {
-    emitGemmDot(k, s, k.in(0), k.in(1), k.out());
+    GemmTiles tiles = gemmDotTiles(k, s);
+    emitParallelFor(k, tiles.count, grainForFlops(k, tiles.flopsPerTile), {},
+                    [&](KernelCtx &p, llvm::ArrayRef<Value *>, Value *begin, Value *end) {
+      emitGemmDot(p, shapeIn(p), p.in(0), p.in(1), p.out(), begin, end);
+    });
     return llvm::Error::success();
   }
-  Value *sAi = ta ? k.i64c(1) : s.K;
-  Value *sAk = ta ? s.M : k.i64c(1);
-  Value *B = tb ? emitPackTransposed(k, k.in(1), b0, b1) : k.in(1);
-  emitGemmOuter(k, s, k.in(0), sAi, sAk, B, k.out());
+
+  Value *packed = nullptr;
   if (tb)
-    k.freeScratch(B);
+    packed = emitPackTransposed(k, k.in(1), k.dim(k.inShape(1)[0]), k.dim(k.inShape(1)[1]));
+  GemmTiles tiles = gemmOuterTiles(k, s);
+  llvm::SmallVector<Value *, 1> extra;
+  if (packed)
+    extra.push_back(packed);
+  emitParallelFor(k, tiles.count, grainForFlops(k, tiles.flopsPerTile), extra,
+                  [&](KernelCtx &p, llvm::ArrayRef<Value *> pExtra, Value *begin, Value *end) {
+    GemmShape ps = shapeIn(p);
+    Value *sAi = ta ? p.i64c(1) : ps.K;
+    Value *sAk = ta ? ps.M : p.i64c(1);
+    emitGemmOuter(p, ps, p.in(0), sAi, sAk, packed ? pExtra[0] : p.in(1), p.out(), begin, end);
+  });
+  if (packed)
+    k.freeScratch(packed);
   return llvm::Error::success();
 }
 
