@@ -15,6 +15,8 @@
 #include "codegen/Lowering.h"
 #include "codegen/VecMath.h"
 
+#include "llvm/IR/Intrinsics.h"
+
 namespace gradc::codegen {
 
 using llvm::ArrayRef;
@@ -71,6 +73,12 @@ llvm::Error lowerExp(KernelCtx &k, const ir::Node &n) {
 }
 llvm::Error lowerLog(KernelCtx &k, const ir::Node &n) {
   return map(k, n, [&](ArrayRef<Value *> v) { return emitLog(k, v[0]); });
+}
+llvm::Error lowerSqrt(KernelCtx &k, const ir::Node &n) {
+  // llvm.sqrt is correctly rounded and vectorizes to the hardware sqrt.
+  return map(k, n, [&](ArrayRef<Value *> v) {
+    return k.b().CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, v[0]);
+  });
 }
 
 // ---- Elementwise gradients (value, dy) ---------------------------------------

@@ -30,6 +30,8 @@
 //     name its kind.
 //   - Training fields left at 0 (lr, batch_size, epochs) or empty (optimizer
 //     kind) keep TrainingConfig's defaults; negative values are errors.
+//     Optimizer constants (momentum, betas, ...) are `optional`: unset keeps
+//     PyTorch's default, so an explicit 0 is honoured.
 //   - An unnamed node is called "node #<k>" (1-based position in the file).
 //
 //===----------------------------------------------------------------------===//
@@ -538,6 +540,26 @@ Error GraphBuilder::readTraining(ir::Graph &g) const {
     return errorAt(line, llvm::formatv("training: lr must be a positive number, got {0}", num(lr)));
   if (lr > 0)
     cfg.lr = lr;
+  const pb::Optimizer &o = t.optimizer();
+  if (o.has_momentum())
+    cfg.momentum = o.momentum();
+  cfg.nesterov = o.nesterov();
+  if (o.has_alpha())
+    cfg.alpha = o.alpha();
+  if (o.has_beta1())
+    cfg.beta1 = o.beta1();
+  if (o.has_beta2())
+    cfg.beta2 = o.beta2();
+  if (o.has_eps())
+    cfg.eps = o.eps();
+  if (o.has_weight_decay())
+    cfg.weightDecay = o.weight_decay();
+  else if (cfg.optimizer == "adamw")
+    cfg.weightDecay = 0.01; // torch.optim.AdamW's default
+  if (o.has_clip_norm())
+    cfg.clipNorm = o.clip_norm();
+  if (Error e = ir::checkOptimizerConfig(cfg))
+    return errorAt(line, "training: optimizer: " + llvm::toString(std::move(e)));
   if (t.batch_size() < 0)
     return errorAt(line,
                    llvm::formatv("training: batch_size must be positive, got {0}", t.batch_size()));

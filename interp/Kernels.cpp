@@ -173,6 +173,9 @@ llvm::Error kernelExp(const ir::Node &, TensorIns in, TensorOuts out) {
 llvm::Error kernelLog(const ir::Node &, TensorIns in, TensorOuts out) {
   return unary(in, out, [](double x) { return std::log(x); });
 }
+llvm::Error kernelSqrt(const ir::Node &, TensorIns in, TensorOuts out) {
+  return unary(in, out, [](double x) { return std::sqrt(x); });
+}
 
 // ---- Elementwise gradient kernels: (value, dy) of one shape ----------------------
 

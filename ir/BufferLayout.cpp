@@ -14,11 +14,17 @@ BufferLayout layoutBuffers(const Graph &g) {
     out.index[v] = static_cast<unsigned>(out.buffers.size());
     out.buffers.push_back(std::move(d));
   };
-  for (const Value *in : g.inputs())
+  for (const Value *in : g.inputs()) {
     add(in, in->role == InputRole::Hyper ? rt::BufferRole::HyperInput
                                          : rt::BufferRole::Input);
+    // What the runtime needs to compute the value: the kind and constants.
+    rt::BufferDesc &d = out.buffers.back();
+    d.hyper = in->hyper;
+    d.optimizer = rt::OptimizerSettings{g.training.beta1, g.training.beta2,
+                                        g.training.weightDecay};
+  }
   for (const Value *p : g.params()) {
-    add(p, rt::BufferRole::Param);
+    add(p, p->optimizerState ? rt::BufferRole::OptState : rt::BufferRole::Param);
     rt::BufferDesc &d = out.buffers.back();
     d.init = rt::InitSpec{p->init.kind, p->init.value, p->init.mean, p->init.std,
                           p->init.low,  p->init.high,  p->init.gain};
@@ -42,7 +48,7 @@ BufferLayout layoutBuffers(const Graph &g) {
   }
   if (g.loss) {
     auto &d = out.buffers[out.index[g.loss]];
-    if (d.role != rt::BufferRole::Input && d.role != rt::BufferRole::Param)
+    if (d.role != rt::BufferRole::Input && !rt::isPersistent(d.role))
       d.role = rt::BufferRole::Loss;
   }
   return out;

@@ -1,9 +1,10 @@
 //===- ir/BufferLayout.h - The graph's buffers as the runtime sees them ---===//
 //
 // One buffer per value: graph inputs, then params, then node results in
-// schedule order. Roles: inputs are Input (HyperInput for hyper inputs),
-// params Param, the loss Loss, outputs Output, recorded gradients Gradient,
-// everything else Temp. Codegen and the interpreter both use this order, so
+// schedule order. Roles: inputs are Input (HyperInput for hyper inputs, with
+// their HyperKind and the optimizer constants the runtime computes them
+// from), params Param (OptState for optimizer state), the loss Loss,
+// outputs Output, recorded gradients Gradient, everything else Temp. Codegen and the interpreter both use this order, so
 // the same bound buffers run on either.
 //
 //===----------------------------------------------------------------------===//

@@ -4,6 +4,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace gradc::ir {
 
@@ -181,6 +182,30 @@ std::vector<Node *> Graph::users(const Value *v) const {
     if (llvm::is_contained(n->inputs(), v))
       out.push_back(n.get());
   return out;
+}
+
+llvm::Error checkOptimizerConfig(const TrainingConfig &t) {
+  auto fail = [](const llvm::Twine &msg) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+  };
+  llvm::StringRef kind = t.optimizer;
+  if (kind != "sgd" && kind != "rmsprop" && kind != "adam" && kind != "adamw")
+    return fail("unknown optimizer '" + kind + "' (expected " + kOptimizerKinds + ")");
+  auto text = [](double v) { return attrValueToString(AttrValue(v)); };
+  const std::pair<const char *, double> nonNegative[] = {
+      {"lr", t.lr},   {"momentum", t.momentum},        {"eps", t.eps},
+      {"weight_decay", t.weightDecay}, {"clip_norm", t.clipNorm}};
+  for (auto [name, v] : nonNegative)
+    if (!std::isfinite(v) || v < 0)
+      return fail(llvm::Twine(name) + " must be a non-negative number, got " + text(v));
+  const std::pair<const char *, double> unitInterval[] = {
+      {"alpha", t.alpha}, {"beta1", t.beta1}, {"beta2", t.beta2}};
+  for (auto [name, v] : unitInterval)
+    if (!(v >= 0 && v < 1))
+      return fail(llvm::Twine(name) + " must be in [0, 1), got " + text(v));
+  if (t.nesterov && (kind != "sgd" || t.momentum <= 0))
+    return fail("nesterov needs the sgd optimizer with momentum > 0");
+  return llvm::Error::success();
 }
 
 llvm::Error nodeError(const Node &n, const Graph &g, const llvm::Twine &msg) {

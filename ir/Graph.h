@@ -78,9 +78,13 @@ public:
 
   // Inputs.
   InputRole role = InputRole::Data;
+  HyperKind hyper = HyperKind::LearningRate; // what the runtime feeds a Hyper input
   // Params.
   Initializer init;
   bool trainable = true;
+  /// Optimizer state (momentum buffers, Adam moments): persistent and updated
+  /// like a param, but not part of the model (never saved with the params).
+  bool optimizerState = false;
 
 private:
   friend class Graph;
@@ -116,9 +120,18 @@ private:
 };
 
 /// Optimizer settings from the model's training config, overridable by flags.
+/// Defaults are PyTorch's (torch.optim.SGD / RMSprop / Adam / AdamW).
 struct TrainingConfig {
-  std::string optimizer = "sgd";
+  std::string optimizer = "sgd"; // sgd | rmsprop | adam | adamw
   double lr = 0.01;
+  double momentum = 0;     // sgd, rmsprop
+  bool nesterov = false;   // sgd (needs momentum > 0)
+  double alpha = 0.99;     // rmsprop: square-average decay
+  double beta1 = 0.9;      // adam, adamw
+  double beta2 = 0.999;    // adam, adamw
+  double eps = 1e-8;       // rmsprop, adam, adamw
+  double weightDecay = 0;  // L2 added to the gradient; decoupled for adamw
+  double clipNorm = 0;     // > 0: clip the global gradient norm first
   int64_t batchSize = 32;
   int64_t epochs = 1;
   uint64_t seed = 0;
@@ -127,6 +140,15 @@ struct TrainingConfig {
   bool present = false; // the model had a training block
   bool operator==(const TrainingConfig &o) const = default;
 };
+
+/// The optimizer kinds the `optimizer` pass implements, for messages.
+inline constexpr const char *kOptimizerKinds = "sgd, rmsprop, adam, adamw";
+
+/// Checks the optimizer fields of `t`: a known kind, finite non-negative
+/// lr, momentum, eps, weight_decay and clip_norm, alpha and betas in [0, 1),
+/// nesterov only with momentum. The message names the field
+/// ("momentum must be a non-negative number, got -1").
+llvm::Error checkOptimizerConfig(const TrainingConfig &t);
 
 struct ParamUpdate {
   Value *param;

@@ -5,8 +5,9 @@
 // the parser never recurses and runs in time and memory linear in the text:
 //
 //   file  := 'graph' @name '{' stmt* '}'
-//   stmt  := 'input' %v ':' type ['hyper']
+//   stmt  := 'input' %v ':' type ['hyper' ['(' kind ')']]
 //          | 'param' %v ':' type ['init' '=' kind ['(' field=num, ... ')']] ['frozen']
+//            ['state']
 //          | %v, ... '=' op '(' [%v, ...] ')' ['{' name=attr, ... '}'] ':' type, ...
 //            ['loc' '(' ["file":line] ["node"] [pass] ['of' %v] ')']
 //          | 'output' %v | 'loss' %v | 'grad' %p '=' %v | 'update' %p '=' %v
@@ -431,11 +432,26 @@ private:
     if (!type)
       return type.takeError();
     InputRole role = InputRole::Data;
+    HyperKind hyper = HyperKind::LearningRate;
     if (tok_.isIdent("hyper")) {
       role = InputRole::Hyper;
       consume();
+      if (tok_.is('(')) {
+        consume();
+        if (tok_.kind != Tok::Ident)
+          return expected("a hyper input kind");
+        std::optional<HyperKind> k = parseHyperKind(tok_.spelling.str());
+        if (!k)
+          return errorAt(tok_, "unknown hyper input kind '" + tok_.spelling +
+                                   "' (expected lr, adam_step_size, adam_bc2_sqrt or "
+                                   "adamw_decay)");
+        hyper = *k;
+        consume();
+        if (auto e = expectPunct(')'))
+          return e;
+      }
     }
-    g_->addInput(*name, *type, role);
+    g_->addInput(*name, *type, role)->hyper = hyper;
     return llvm::Error::success();
   }
 
@@ -458,7 +474,12 @@ private:
       trainable = false;
       consume();
     }
-    g_->addParam(*name, *type, init, trainable);
+    bool state = false;
+    if (tok_.isIdent("state")) {
+      state = true;
+      consume();
+    }
+    g_->addParam(*name, *type, init, trainable)->optimizerState = state;
     return llvm::Error::success();
   }
 
@@ -550,6 +571,24 @@ private:
         if (!v)
           return v.takeError();
         t.lr = *v;
+      } else if (double *slot = llvm::StringSwitch<double *>(key.spelling)
+                                    .Case("momentum", &t.momentum)
+                                    .Case("alpha", &t.alpha)
+                                    .Case("beta1", &t.beta1)
+                                    .Case("beta2", &t.beta2)
+                                    .Case("eps", &t.eps)
+                                    .Case("weight_decay", &t.weightDecay)
+                                    .Case("clip_norm", &t.clipNorm)
+                                    .Default(nullptr)) {
+        auto v = parseReal("a number");
+        if (!v)
+          return v.takeError();
+        *slot = *v;
+      } else if (key.spelling == "nesterov") {
+        auto v = parseInt("0 or 1");
+        if (!v)
+          return v.takeError();
+        t.nesterov = *v != 0;
       } else if (key.spelling == "batch" || key.spelling == "epochs") {
         auto v = parseInt("an integer");
         if (!v)
@@ -568,8 +607,9 @@ private:
         consume();
       } else {
         return errorAt(key, "unknown train field '" + key.spelling +
-                                "' (expected optimizer, lr, batch, epochs, seed, "
-                                "features or labels)");
+                                "' (expected optimizer, lr, momentum, nesterov, alpha, "
+                                "beta1, beta2, eps, weight_decay, clip_norm, batch, "
+                                "epochs, seed, features or labels)");
       }
     }
     return llvm::Error::success();

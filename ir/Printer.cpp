@@ -77,8 +77,11 @@ public:
 private:
   void printInput(const Value &v) {
     os_ << "  input " << valueRef(&v) << " : " << v.type().str();
-    if (v.role == InputRole::Hyper)
+    if (v.role == InputRole::Hyper) {
       os_ << " hyper";
+      if (v.hyper != HyperKind::LearningRate)
+        os_ << "(" << hyperKindName(v.hyper) << ")";
+    }
     os_ << "\n";
   }
 
@@ -87,6 +90,8 @@ private:
     printInit(v.init);
     if (!v.trainable)
       os_ << " frozen";
+    if (v.optimizerState)
+      os_ << " state";
     os_ << "\n";
   }
 
@@ -163,8 +168,23 @@ private:
   }
 
   void printTraining(const TrainingConfig &t) {
-    os_ << "  train optimizer=" << quoted(t.optimizer) << " lr=" << floatText(t.lr)
-        << " batch=" << t.batchSize << " epochs=" << t.epochs << " seed=" << t.seed;
+    os_ << "  train optimizer=" << quoted(t.optimizer) << " lr=" << floatText(t.lr);
+    // Optimizer constants only where they differ from the defaults, so the
+    // common line stays short.
+    const TrainingConfig defaults;
+    const std::pair<const char *, double> reals[] = {
+        {"momentum", t.momentum}, {"alpha", t.alpha}, {"beta1", t.beta1},
+        {"beta2", t.beta2},       {"eps", t.eps},     {"weight_decay", t.weightDecay},
+        {"clip_norm", t.clipNorm}};
+    const double defaultReals[] = {defaults.momentum, defaults.alpha, defaults.beta1,
+                                   defaults.beta2,    defaults.eps,   defaults.weightDecay,
+                                   defaults.clipNorm};
+    for (size_t i = 0; i < std::size(reals); ++i)
+      if (reals[i].second != defaultReals[i])
+        os_ << " " << reals[i].first << "=" << floatText(reals[i].second);
+    if (t.nesterov)
+      os_ << " nesterov=1";
+    os_ << " batch=" << t.batchSize << " epochs=" << t.epochs << " seed=" << t.seed;
     if (!t.features.empty())
       os_ << " features=" << sigilName('%', t.features);
     if (!t.labels.empty())

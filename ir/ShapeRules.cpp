@@ -171,6 +171,7 @@ llvm::Expected<Types> shapeRuleSigmoid(const Node &n) { return unaryRule(n); }
 llvm::Expected<Types> shapeRuleTanh(const Node &n) { return unaryRule(n); }
 llvm::Expected<Types> shapeRuleExp(const Node &n) { return unaryRule(n); }
 llvm::Expected<Types> shapeRuleLog(const Node &n) { return unaryRule(n); }
+llvm::Expected<Types> shapeRuleSqrt(const Node &n) { return unaryRule(n); }
 
 /// (value, dy) pairs of the same f32 type: the elementwise gradient kernels.
 static llvm::Expected<Types> sameTypePairRule(const Node &n) {

@@ -4,6 +4,28 @@
 
 namespace gradc {
 
+const char *hyperKindName(HyperKind k) {
+  switch (k) {
+  case HyperKind::LearningRate:
+    return "lr";
+  case HyperKind::AdamStepSize:
+    return "adam_step_size";
+  case HyperKind::AdamBiasCorrection2Sqrt:
+    return "adam_bc2_sqrt";
+  case HyperKind::AdamWDecay:
+    return "adamw_decay";
+  }
+  return "?";
+}
+
+std::optional<HyperKind> parseHyperKind(const std::string &s) {
+  for (HyperKind k : {HyperKind::LearningRate, HyperKind::AdamStepSize,
+                      HyperKind::AdamBiasCorrection2Sqrt, HyperKind::AdamWDecay})
+    if (s == hyperKindName(k))
+      return k;
+  return std::nullopt;
+}
+
 const char *dtypeName(DType t) {
   switch (t) {
   case DType::F32:

@@ -40,6 +40,21 @@ Shape bindBatch(const Shape &s, int64_t batch);
 /// Number of elements with kBatch replaced by `batch`; nullopt on overflow.
 std::optional<int64_t> numelFor(const Shape &s, int64_t batch);
 
+/// What the runtime feeds a hyper input each step. The learning rate and the
+/// Adam scalars that PyTorch computes in double on the host (bias corrections
+/// lose ~1e-4 relative when beta**t is taken in f32) are computed by the
+/// runtime from the step count (runtime/Hyper.h), so they live here, in the
+/// vocabulary the compiler and the runtime share.
+enum class HyperKind : uint8_t {
+  LearningRate,            // lr
+  AdamStepSize,            // lr / (1 - beta1^t)
+  AdamBiasCorrection2Sqrt, // sqrt(1 - beta2^t)
+  AdamWDecay,              // 1 - lr * weight_decay
+};
+/// "lr", "adam_step_size", "adam_bc2_sqrt", "adamw_decay".
+const char *hyperKindName(HyperKind k);
+std::optional<HyperKind> parseHyperKind(const std::string &s);
+
 struct TensorType {
   DType dtype = DType::F32;
   Shape shape;

@@ -245,6 +245,13 @@ static GradsOrErr gradRuleLog(Builder &b, const Node &n, Value *dy) {
   return e.done({e.op(OpKind::Div, {dy, n.input(0)}, {}, dName(n, 0))});
 }
 
+static GradsOrErr gradRuleSqrt(Builder &b, const Node &n, Value *dy) {
+  // dy / (2 sqrt(x)), reusing y = sqrt(x) rather than computing it again.
+  Emitter e(b);
+  Value *twoY = e.op(OpKind::Add, {n.result(), n.result()});
+  return e.done({e.op(OpKind::Div, {dy, twoY}, {}, dName(n, 0))});
+}
+
 static GradsOrErr gradRuleSoftmax(Builder &b, const Node &n, Value *dy) {
   Emitter e(b);
   return e.done(
@@ -328,6 +335,7 @@ template <> constexpr GradRule kRule<OpKind::Sigmoid> = &gradRuleSigmoid;
 template <> constexpr GradRule kRule<OpKind::Tanh> = &gradRuleTanh;
 template <> constexpr GradRule kRule<OpKind::Exp> = &gradRuleExp;
 template <> constexpr GradRule kRule<OpKind::Log> = &gradRuleLog;
+template <> constexpr GradRule kRule<OpKind::Sqrt> = &gradRuleSqrt;
 template <> constexpr GradRule kRule<OpKind::Softmax> = &gradRuleSoftmax;
 template <> constexpr GradRule kRule<OpKind::LogSoftmax> = &gradRuleLogSoftmax;
 template <>

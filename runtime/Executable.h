@@ -8,7 +8,7 @@
 // Buffer order is fixed by ir/BufferLayout.cpp: inputs, params, then node
 // results in schedule order. Shapes may contain kBatch (the runtime batch).
 // A step with param updates writes the new param values into the Param
-// buffers before run() returns.
+// (and OptState) buffers before run() returns.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -24,8 +24,10 @@ namespace gradc::rt {
 
 enum class BufferRole : uint8_t {
   Input,      // fed by the caller every step (data, labels)
-  HyperInput, // fed by the runtime every step (learning rate)
+  HyperInput, // fed by the runtime every step (runtime/Hyper.h)
   Param,      // persistent; initialized once, updated by training steps
+  OptState,   // persistent optimizer state (momentum, Adam moments): like a
+              // Param, but not a model param (never saved with them)
   Gradient,   // d(loss)/d(param), readable after a step
   Output,     // a model output
   Loss,       // the scalar loss
@@ -39,14 +41,26 @@ struct InitSpec {
   double value = 0, mean = 0, std = 0, low = 0, high = 0, gain = 0;
 };
 
+/// The optimizer constants the runtime needs to compute hyper inputs.
+struct OptimizerSettings {
+  double beta1 = 0.9, beta2 = 0.999, weightDecay = 0;
+};
+
+/// True for the buffers that live in a ParamStore across steps.
+inline bool isPersistent(BufferRole r) {
+  return r == BufferRole::Param || r == BufferRole::OptState;
+}
+
 struct BufferDesc {
   std::string name; // the IR value's name
   BufferRole role = BufferRole::Temp;
   DType dtype = DType::F32;
   Shape shape;        // may contain kBatch
   std::string param;  // Gradient: the param it belongs to
-  InitSpec init;      // Param: its initializer
+  InitSpec init;      // Param, OptState: its initializer
   bool trainable = true;
+  HyperKind hyper = HyperKind::LearningRate; // HyperInput: what to feed
+  OptimizerSettings optimizer{};             // HyperInput: constants for it
 };
 
 class Executable {

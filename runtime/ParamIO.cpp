@@ -34,6 +34,8 @@ llvm::Error saveParams(llvm::StringRef dir, const ParamStore &params) {
   if (std::error_code ec = llvm::sys::fs::create_directories(dir))
     return error("cannot create param directory " + dir + ": " + ec.message());
   for (const auto &[name, tensor] : params.all()) {
+    if (params.isOptimizerState(name)) // params on disk are model params only
+      continue;
     auto path = paramPath(dir, name);
     if (!path)
       return path.takeError();

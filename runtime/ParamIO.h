@@ -20,9 +20,11 @@
 namespace gradc::rt {
 
 /// Writes every param of `params` to `dir/<name>.npy`, creating `dir`.
+/// Optimizer state is skipped: a param directory holds the model only.
 llvm::Error saveParams(llvm::StringRef dir, const ParamStore &params);
 
-/// Reads `dir/<name>.npy` for every Param buffer in `bufs` into `params`.
+/// Reads `dir/<name>.npy` for every Param buffer (not OptState) in `bufs`
+/// into `params`.
 /// Each file must exist ("missing param file DIR/W1.npy") and match the
 /// param's dtype and shape exactly ("DIR/W1.npy: shape [784,10] does not
 /// match param W1 f32[784,256]"); f64 and i64 files are converted.

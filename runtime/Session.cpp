@@ -34,6 +34,8 @@ const char *roleName(BufferRole r) {
     return "hyper";
   case BufferRole::Param:
     return "param";
+  case BufferRole::OptState:
+    return "optimizer state";
   case BufferRole::Gradient:
     return "gradient";
   case BufferRole::Output:
@@ -53,12 +55,16 @@ const char *roleName(BufferRole r) {
 llvm::Error ParamStore::initialize(const std::vector<BufferDesc> &bufs, uint64_t seed) {
   uint64_t index = 0; // position among the params: the stream of each
   for (const BufferDesc &b : bufs) {
-    if (b.role != BufferRole::Param)
+    if (!isPersistent(b.role))
       continue;
-    uint64_t stream = index++;
+    if (b.role == BufferRole::OptState)
+      state_.insert(b.name);
+    // Optimizer state takes no stream: adding an optimizer must not change
+    // how the params are initialized.
+    uint64_t stream = b.role == BufferRole::Param ? index++ : 0;
     if (params_.count(b.name))
       continue;
-    std::string what = "param '" + b.name + "'";
+    std::string what = roleName(b.role) + std::string(" '") + b.name + "'";
     if (hasBatch(b.shape))
       return error(what + ": shape " + shapeToString(b.shape) +
                    " has the batch dimension N; params have fixed shapes");
@@ -99,7 +105,7 @@ static llvm::Error bindParams(const std::vector<BufferDesc> &bufs, ParamStore &s
                               std::vector<void *> &pointers) {
   for (size_t i = 0; i < bufs.size(); ++i) {
     const BufferDesc &b = bufs[i];
-    if (b.role != BufferRole::Param)
+    if (!isPersistent(b.role))
       continue;
     Tensor *t = store.find(b.name);
     if (!t)
@@ -123,7 +129,7 @@ llvm::Error Session::setBatch(int64_t batch) {
     std::vector<Tensor> own(bufs.size());
     for (size_t i = 0; i < bufs.size(); ++i) {
       const BufferDesc &b = bufs[i];
-      if (b.role == BufferRole::Param)
+      if (isPersistent(b.role))
         continue;
       auto t = Tensor::create(b.dtype, bindBatch(b.shape, batch),
                               std::string(roleName(b.role)) + " '" + b.name + "'");
@@ -134,7 +140,7 @@ llvm::Error Session::setBatch(int64_t batch) {
     own_ = std::move(own);
     pointers_.assign(bufs.size(), nullptr);
     for (size_t i = 0; i < bufs.size(); ++i)
-      if (bufs[i].role != BufferRole::Param)
+      if (!isPersistent(bufs[i].role))
         pointers_[i] = own_[i].data();
     batch_ = batch;
   }
@@ -149,7 +155,7 @@ Tensor *Session::find(llvm::StringRef name) {
   const std::vector<BufferDesc> &bufs = exe_.buffers();
   for (size_t i = 0; i < bufs.size(); ++i)
     if (bufs[i].name == name)
-      return bufs[i].role == BufferRole::Param ? params_.find(name)
+      return isPersistent(bufs[i].role) ? params_.find(name)
              : i < own_.size()                 ? &own_[i]
                                                : nullptr;
   return nullptr;
@@ -165,7 +171,7 @@ Tensor *Session::findRole(BufferRole role) {
 Tensor &Session::buffer(size_t i) {
   const std::vector<BufferDesc> &bufs = exe_.buffers();
   assert(i < bufs.size() && "buffer index out of range");
-  if (bufs[i].role == BufferRole::Param) {
+  if (isPersistent(bufs[i].role)) {
     Tensor *t = params_.find(bufs[i].name);
     assert(t && "param buffer not in the store");
     return *t;

@@ -15,22 +15,28 @@
 
 #include <map>
 #include <memory>
+#include <set>
 
 namespace gradc::rt {
 
 class ParamStore {
 public:
-  /// Creates every Param buffer of `exe` that is not in the store yet,
-  /// filled by its initializer from a generator seeded with `seed`. Params
-  /// are initialized in buffer order, each from its own stream (seed, index).
+  /// Creates every Param and OptState buffer of `exe` that is not in the
+  /// store yet, filled by its initializer from a generator seeded with
+  /// `seed`. Params are initialized in buffer order, each from its own stream
+  /// (seed, index among the params); optimizer state is zero-filled.
   llvm::Error initialize(const std::vector<BufferDesc> &bufs, uint64_t seed);
   Tensor *find(llvm::StringRef name);
   const Tensor *find(llvm::StringRef name) const;
   Tensor &set(const std::string &name, Tensor t);
+  /// Params and optimizer state, by name.
   const std::map<std::string, Tensor> &all() const { return params_; }
+  /// True when `name` was created as optimizer state (BufferRole::OptState).
+  bool isOptimizerState(llvm::StringRef name) const { return state_.count(name.str()); }
 
 private:
   std::map<std::string, Tensor> params_;
+  std::set<std::string> state_;
 };
 
 class Session {

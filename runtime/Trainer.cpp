@@ -1,6 +1,7 @@
 //===- runtime/Trainer.cpp - The training loop ----------------------------===//
 #include "runtime/Trainer.h"
 
+#include "runtime/Hyper.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -15,7 +16,7 @@ static llvm::Error err(const llvm::Twine &msg) {
 }
 
 Trainer::Trainer(Executable &step, Executable &eval, ParamStore &params, TrainerConfig cfg)
-    : step_(step), eval_(eval), params_(params), cfg_(std::move(cfg)) {}
+    : stepExe_(step), eval_(eval), params_(params), cfg_(std::move(cfg)) {}
 
 static const BufferDesc *findBuffer(const Executable &exe, const std::string &name) {
   for (const BufferDesc &b : exe.buffers())
@@ -25,8 +26,8 @@ static const BufferDesc *findBuffer(const Executable &exe, const std::string &na
 }
 
 llvm::Error Trainer::check(const Dataset &set) const {
-  const BufferDesc *x = findBuffer(step_, cfg_.features);
-  const BufferDesc *y = findBuffer(step_, cfg_.labels);
+  const BufferDesc *x = findBuffer(stepExe_, cfg_.features);
+  const BufferDesc *y = findBuffer(stepExe_, cfg_.labels);
   if (!x || x->role != BufferRole::Input)
     return err("the model has no input '" + cfg_.features + "' to feed features to");
   if (!y || y->role != BufferRole::Input)
@@ -82,17 +83,15 @@ llvm::Expected<EpochStats> Trainer::trainEpoch(const Dataset &set, int64_t epoch
   if (batch > count)
     return err(llvm::formatv("{0}: batch size {1} is larger than the data set ({2} samples)",
                              set.source, batch, count));
-  Session s(step_, params_);
+  Session s(stepExe_, params_);
   if (auto e = s.setBatch(batch))
     return e;
   Tensor *x = s.find(cfg_.features), *y = s.find(cfg_.labels);
   Tensor *loss = s.findRole(BufferRole::Loss);
-  Tensor *lr = s.findRole(BufferRole::HyperInput);
   if (!loss)
     return err("the training step has no loss buffer");
-  if (!lr)
+  if (!s.findRole(BufferRole::HyperInput))
     return err("the training step has no learning-rate input");
-  lr->f32()[0] = static_cast<float>(cfg_.lr);
   int out = classifierOutput(s);
 
   BatchIterator batches(set, batch, cfg_.seed);
@@ -103,8 +102,12 @@ llvm::Expected<EpochStats> Trainer::trainEpoch(const Dataset &set, int64_t epoch
   for (int64_t b = 0; b < batches.numBatches(/*dropLast=*/true); ++b) {
     if (auto e = batches.fill(b, *x, *y))
       return e;
+    // The step count runs on across epochs: Adam's bias corrections use it.
+    if (auto e = feedHyperInputs(s, cfg_.lr, step_ + 1))
+      return e;
     if (auto e = s.run())
       return e;
+    ++step_;
     st.loss += loss->f32()[0];
     if (out >= 0)
       correct += countCorrect(s.buffer(out), *y, batch);

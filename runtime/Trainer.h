@@ -3,9 +3,10 @@
 // Drives a compiled training step over a labelled data set: one epoch is a
 // seeded shuffle of the training samples (rt::BatchIterator) cut into full batches (the last
 // partial batch is dropped so every step has the same batch size, as with
-// PyTorch's drop_last=True), one step per batch with the learning rate fed as
-// the `lr` hyper input. Evaluation runs the eval step (forward + loss, no
-// update) over every sample in chunks. Accuracy is the argmax of the first
+// PyTorch's drop_last=True), one step per batch with the hyper inputs (the
+// learning rate, Adam's step-dependent factors: runtime/Hyper.h) fed for the
+// 1-based step count, which runs on across epochs. Evaluation runs the eval
+// step (forward + loss, no update) over every sample in chunks. Accuracy is the argmax of the first
 // [N, C] output against the labels.
 //
 // The trainer sees only Executables and named buffers, never the graph.
@@ -59,11 +60,14 @@ public:
   llvm::Expected<EpochStats> trainEpoch(const Dataset &set, int64_t epoch);
   /// Loss and accuracy over every sample of `set`, params unchanged.
   llvm::Expected<EvalStats> evaluate(const Dataset &set);
+  /// Training steps run so far, over every epoch.
+  int64_t steps() const { return step_; }
 
 private:
-  Executable &step_, &eval_;
+  Executable &stepExe_, &eval_;
   ParamStore &params_;
   TrainerConfig cfg_;
+  int64_t step_ = 0;
 };
 
 } // namespace gradc::rt

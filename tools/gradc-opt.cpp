@@ -57,7 +57,7 @@ struct Options {
       cl::desc("Run the default pipeline (for training with --train, else inference)"),
       cl::cat(cat)};
   cl::opt<bool> train{"train", cl::desc("Build the training step: passes see training mode, "
-                                        "and --default-pipeline adds autodiff and sgd"),
+                                        "and --default-pipeline adds autodiff and optimizer"),
                       cl::cat(cat)};
   cl::opt<bool> printAfterAll{"print-ir-after-all",
                               cl::desc("Print the IR after every pass"), cl::cat(cat)};

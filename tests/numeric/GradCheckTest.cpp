@@ -298,6 +298,7 @@ std::vector<Recipe> allRecipes() {
   add(oneOp(OpKind::Tanh, {{{N, 4}}}));
   add(oneOp(OpKind::Exp, {{{N, 4}}}));
   add(oneOp(OpKind::Log, {{{N, 4}, Range::Positive}}));
+  add(oneOp(OpKind::Sqrt, {{{N, 4}, Range::Positive}}));
 
   // softmax / log_softmax along the last axis, axis 0 (over the batch), and a
   // middle axis.
@@ -424,7 +425,7 @@ TEST(GradCheck, InterpreterAppliesSgdUpdates) {
   ir::Graph &g = b.graph();
   runPass(passes::createInferShapesPass(), g, true);
   runPass(passes::createAutodiffPass(), g, true);
-  runPass(passes::createSgdPass(), g, true);
+  runPass(passes::createOptimizerPass(), g, true);
   ASSERT_FALSE(HasFailure());
   ASSERT_EQ(g.updates.size(), 2u);
 

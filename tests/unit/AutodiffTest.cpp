@@ -348,7 +348,7 @@ std::vector<RuleCase> ruleCases() {
   for (OpKind k : {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div})
     c.push_back({"binary", k, {tf({2, 1, 4}), tf({3, 1})}, {}});
   for (OpKind k : {OpKind::Neg, OpKind::Relu, OpKind::Sigmoid, OpKind::Tanh, OpKind::Exp,
-                   OpKind::Log})
+                   OpKind::Log, OpKind::Sqrt})
     c.push_back({"unary", k, {tf({2, 3})}, {}});
   c.push_back({"softmax", OpKind::Softmax, {tf({2, 3})}, intAttr("axis", 0)});
   c.push_back({"log_softmax", OpKind::LogSoftmax, {tf({2, 3})}, {}});
@@ -472,7 +472,8 @@ TEST(AutodiffNumeric, EveryRuleMatchesFiniteDifferences) {
     for (size_t i = 0; i < rc.inputs.size(); ++i) {
       std::string name = "p" + std::to_string(i);
       std::vector<float> vals(staticNumel(rc.inputs[i].shape));
-      bool positive = rc.op == OpKind::Log || (rc.op == OpKind::Div && i == 1);
+      bool positive = rc.op == OpKind::Log || rc.op == OpKind::Sqrt ||
+                      (rc.op == OpKind::Div && i == 1);
       for (size_t k = 0; k < vals.size(); ++k) {
         seed = seed * 1103515245u + 12345u;
         float mag = 0.5f + float((seed >> 16) % 1000) / 1000.0f;
@@ -523,7 +524,7 @@ TEST(AutodiffNumeric, LectureTwoLayerExample) {
   PassContext ctx;
   ctx.training = true;
   ASSERT_TRUE(expectOk(createAutodiffPass()->run(t.g, ctx)));
-  ASSERT_TRUE(expectOk(createSgdPass()->run(t.g, ctx)));
+  ASSERT_TRUE(expectOk(createOptimizerPass()->run(t.g, ctx)));
 
   const int64_t N = 4;
   std::vector<float> xs = {0.5f, -1.0f, 1.5f, 0.25f, -0.75f, 2.0f, 0.0f, -0.5f};

@@ -334,6 +334,61 @@ TEST(ModelLoader, OutputsLossAndTraining) {
   EXPECT_EQ(g->training, want);
 }
 
+TEST(ModelLoader, OptimizerSettings) {
+  const std::string body =
+      kHead + R"(node { name: "mm" op: "matmul" inputs: "x" inputs: "W" outputs: "h" }
+)";
+  auto g = expectOk(frontend::loadModelText(
+      body + "training { optimizer { kind: \"sgd\" lr: 0.1 momentum: 0.9 nesterov: true "
+             "weight_decay: 0.001 clip_norm: 5 } }",
+      "m.pbtxt"));
+  const ir::TrainingConfig &t = g->training;
+  EXPECT_EQ(t.optimizer, "sgd");
+  EXPECT_EQ(t.momentum, 0.9);
+  EXPECT_TRUE(t.nesterov);
+  EXPECT_EQ(t.weightDecay, 0.001);
+  EXPECT_EQ(t.clipNorm, 5.0);
+
+  // Unset constants keep PyTorch's defaults; AdamW's decay defaults to 0.01,
+  // an explicit 0 is kept.
+  auto adam = expectOk(frontend::loadModelText(
+      body + "training { optimizer { kind: \"adam\" beta2: 0.99 } }", "m.pbtxt"));
+  EXPECT_EQ(adam->training.beta1, 0.9);
+  EXPECT_EQ(adam->training.beta2, 0.99);
+  EXPECT_EQ(adam->training.eps, 1e-8);
+  EXPECT_EQ(adam->training.weightDecay, 0.0);
+  auto adamw = expectOk(
+      frontend::loadModelText(body + "training { optimizer { kind: \"adamw\" } }", "m.pbtxt"));
+  EXPECT_EQ(adamw->training.weightDecay, 0.01);
+  auto noDecay = expectOk(frontend::loadModelText(
+      body + "training { optimizer { kind: \"adamw\" weight_decay: 0 } }", "m.pbtxt"));
+  EXPECT_EQ(noDecay->training.weightDecay, 0.0);
+  auto rms = expectOk(
+      frontend::loadModelText(body + "training { optimizer { kind: \"rmsprop\" } }", "m.pbtxt"));
+  EXPECT_EQ(rms->training.alpha, 0.99);
+
+  EXPECT_EQ(loadError(body + "training { optimizer { kind: \"adagrad\" } }"),
+            "m.pbtxt:6: training: optimizer: unknown optimizer 'adagrad' (expected sgd, "
+            "rmsprop, adam, adamw)");
+  EXPECT_EQ(loadError(body + "training { optimizer { momentum: -0.5 } }"),
+            "m.pbtxt:6: training: optimizer: momentum must be a non-negative number, got -0.5");
+  EXPECT_EQ(loadError(body + "training { optimizer { kind: \"adam\" eps: -1 } }"),
+            "m.pbtxt:6: training: optimizer: eps must be a non-negative number, got -1.0");
+  EXPECT_EQ(loadError(body + "training { optimizer { weight_decay: -0.1 } }"),
+            "m.pbtxt:6: training: optimizer: weight_decay must be a non-negative number, "
+            "got -0.1");
+  EXPECT_EQ(loadError(body + "training { optimizer { clip_norm: -1 } }"),
+            "m.pbtxt:6: training: optimizer: clip_norm must be a non-negative number, got "
+            "-1.0");
+  EXPECT_EQ(loadError(body + "training { optimizer { kind: \"adam\" beta1: 1 } }"),
+            "m.pbtxt:6: training: optimizer: beta1 must be in [0, 1), got 1.0");
+  EXPECT_EQ(loadError(body + "training { optimizer { kind: \"rmsprop\" alpha: -0.1 } }"),
+            "m.pbtxt:6: training: optimizer: alpha must be in [0, 1), got -0.1");
+  EXPECT_EQ(loadError(body + "training { optimizer { nesterov: true } }"),
+            "m.pbtxt:6: training: optimizer: nesterov needs the sgd optimizer with "
+            "momentum > 0");
+}
+
 class ModelFileTest : public ::testing::Test {
 protected:
   void SetUp() override {

@@ -298,7 +298,7 @@ TEST(PassManager, RegistryAndDefaultPipelines) {
   }
   EXPECT_FALSE(createPass("nope"));
   EXPECT_EQ(defaultPipeline(true),
-            (std::vector<std::string>{"infer-shapes", "autodiff", "sgd", "dce"}));
+            (std::vector<std::string>{"infer-shapes", "autodiff", "optimizer", "dce"}));
   EXPECT_EQ(defaultPipeline(false), (std::vector<std::string>{"infer-shapes", "dce"}));
 }
 

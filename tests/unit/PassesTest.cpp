@@ -1,4 +1,4 @@
-//===- tests/unit/PassesTest.cpp - infer-shapes, sgd and dce ---------------===//
+//===- tests/unit/PassesTest.cpp - infer-shapes, optimizer and dce ---------===//
 //
 // Graphs are built by hand with the Graph API (no parser involved), the pass
 // is run through its factory, and the resulting graph is inspected.
@@ -170,21 +170,21 @@ TEST(Dce, KeepsGradientsAndUpdates) {
   Mlp m;
   ASSERT_TRUE(run(*createInferShapesPass(), m.g, true));
   ASSERT_TRUE(run(*createAutodiffPass(), m.g, true));
-  ASSERT_TRUE(run(*createSgdPass(), m.g, true));
+  ASSERT_TRUE(run(*createOptimizerPass(), m.g, true));
   size_t before = m.g.nodes().size();
   EXPECT_FALSE(run(*createDcePass(), m.g, true));
   EXPECT_EQ(m.g.nodes().size(), before);
 }
 
-// ---- sgd --------------------------------------------------------------------
+// ---- optimizer ----------------------------------------------------------------
 
-TEST(Sgd, AddsLrInputAndUpdates) {
+TEST(Optimizer, AddsLrInputAndUpdates) {
   Mlp m;
   m.g.lookup("b2")->trainable = false;
   ASSERT_TRUE(run(*createInferShapesPass(), m.g, true));
   ASSERT_TRUE(run(*createAutodiffPass(), m.g, true));
   ASSERT_EQ(m.g.gradients.size(), 3u);
-  auto sgd = createSgdPass();
+  auto sgd = createOptimizerPass(); // the default kind is sgd
   EXPECT_TRUE(run(*sgd, m.g, true));
 
   Value *lr = m.g.lookup("lr");
@@ -209,53 +209,106 @@ TEST(Sgd, AddsLrInputAndUpdates) {
     ASSERT_EQ(mul->op(), OpKind::Mul);
     EXPECT_EQ(mul->input(0), lr);
     EXPECT_EQ(mul->input(1), m.g.gradientOf(u.param));
-    EXPECT_EQ(sub->loc.pass, "sgd");
+    EXPECT_EQ(sub->loc.pass, "optimizer");
     EXPECT_EQ(sub->loc.of, names[i]);
-    EXPECT_EQ(mul->loc.pass, "sgd");
+    EXPECT_EQ(mul->loc.pass, "optimizer");
   }
   // Already has updates: a second run does nothing.
   EXPECT_FALSE(run(*sgd, m.g, true));
   EXPECT_EQ(m.g.inputs().size(), 3u);
 }
 
-TEST(Sgd, LrNameIsMadeUnique) {
+TEST(Optimizer, LrNameIsMadeUnique) {
   Mlp m;
   m.g.addInput("lr", f32({}));
   ASSERT_TRUE(run(*createInferShapesPass(), m.g, true));
   ASSERT_TRUE(run(*createAutodiffPass(), m.g, true));
-  ASSERT_TRUE(run(*createSgdPass(), m.g, true));
+  ASSERT_TRUE(run(*createOptimizerPass(), m.g, true));
   Value *lr = m.g.lookup("lr.1");
   ASSERT_NE(lr, nullptr);
   EXPECT_EQ(lr->role, InputRole::Hyper);
   EXPECT_EQ(m.g.updates[0].next->def()->input(1)->def()->input(0), lr);
 }
 
-TEST(Sgd, NothingWhenNotTraining) {
+TEST(Optimizer, NothingWhenNotTraining) {
   Mlp m;
   ASSERT_TRUE(run(*createInferShapesPass(), m.g, false));
-  EXPECT_FALSE(run(*createSgdPass(), m.g, false));
+  EXPECT_FALSE(run(*createOptimizerPass(), m.g, false));
   EXPECT_EQ(m.g.lookup("lr"), nullptr);
   EXPECT_TRUE(m.g.updates.empty());
 }
 
-TEST(Sgd, RejectsOtherOptimizers) {
+TEST(Optimizer, RejectsUnknownOptimizers) {
   Mlp m;
-  m.g.training.optimizer = "adam";
+  m.g.training.optimizer = "adagrad";
   ASSERT_TRUE(run(*createInferShapesPass(), m.g, true));
   ASSERT_TRUE(run(*createAutodiffPass(), m.g, true));
   PassContext ctx;
   ctx.training = true;
-  std::string msg = errorText(createSgdPass()->run(m.g, ctx).takeError());
-  EXPECT_EQ(msg, "mlp.pbtxt: optimizer 'adam' is not supported yet (supported: sgd)");
+  std::string msg = errorText(createOptimizerPass()->run(m.g, ctx).takeError());
+  EXPECT_EQ(msg, "mlp.pbtxt: optimizer: unknown optimizer 'adagrad' (expected sgd, rmsprop, "
+                 "adam, adamw)");
 }
 
-TEST(Sgd, NeedsGradients) {
+TEST(Optimizer, NeedsGradients) {
   Mlp m;
   ASSERT_TRUE(run(*createInferShapesPass(), m.g, true));
   PassContext ctx;
   ctx.training = true;
-  std::string msg = errorText(createSgdPass()->run(m.g, ctx).takeError());
+  std::string msg = errorText(createOptimizerPass()->run(m.g, ctx).takeError());
   EXPECT_NE(msg.find("run autodiff first"), std::string::npos) << msg;
+}
+
+TEST(Optimizer, AdamAddsStateAndStepHypers) {
+  Mlp m;
+  m.g.training.optimizer = "adam";
+  ASSERT_TRUE(run(*createInferShapesPass(), m.g, true));
+  ASSERT_TRUE(run(*createAutodiffPass(), m.g, true));
+  ASSERT_TRUE(run(*createOptimizerPass(), m.g, true));
+  // Adam reads the step size and sqrt(1 - beta2^t), not lr itself.
+  EXPECT_EQ(m.g.lookup("lr"), nullptr);
+  Value *stepSize = m.g.lookup("adam_step_size");
+  Value *bc2 = m.g.lookup("adam_bc2_sqrt");
+  ASSERT_NE(stepSize, nullptr);
+  ASSERT_NE(bc2, nullptr);
+  EXPECT_EQ(stepSize->hyper, HyperKind::AdamStepSize);
+  EXPECT_EQ(bc2->hyper, HyperKind::AdamBiasCorrection2Sqrt);
+  // Per param: m and v state, zero-initialized, untrainable, updated after
+  // the params.
+  size_t numParams = m.g.gradients.size();
+  ASSERT_EQ(m.g.updates.size(), 3 * numParams);
+  for (size_t i = 0; i < numParams; ++i) {
+    const Value *p = m.g.gradients[i].first;
+    EXPECT_EQ(m.g.updates[i].param, p);
+    for (const char *what : {"m", "v"}) {
+      Value *s = m.g.lookup(p->name() + "." + what);
+      ASSERT_NE(s, nullptr) << p->name() << "." << what;
+      EXPECT_TRUE(s->isParam());
+      EXPECT_TRUE(s->optimizerState);
+      EXPECT_FALSE(s->trainable);
+      EXPECT_EQ(s->init.kind, "zeros");
+      EXPECT_EQ(s->type(), p->type());
+      bool updated = llvm::any_of(m.g.updates, [&](const ParamUpdate &u) {
+        return u.param == s && u.next->name() == s->name() + ".next";
+      });
+      EXPECT_TRUE(updated) << s->name();
+    }
+  }
+}
+
+TEST(Optimizer, RejectsBadSettings) {
+  Mlp m;
+  m.g.training.momentum = -1;
+  ASSERT_TRUE(run(*createInferShapesPass(), m.g, true));
+  ASSERT_TRUE(run(*createAutodiffPass(), m.g, true));
+  PassContext ctx;
+  ctx.training = true;
+  EXPECT_EQ(errorText(createOptimizerPass()->run(m.g, ctx).takeError()),
+            "mlp.pbtxt: optimizer: momentum must be a non-negative number, got -1.0");
+  m.g.training.momentum = 0;
+  m.g.training.nesterov = true;
+  EXPECT_EQ(errorText(createOptimizerPass()->run(m.g, ctx).takeError()),
+            "mlp.pbtxt: optimizer: nesterov needs the sgd optimizer with momentum > 0");
 }
 
 } // namespace

@@ -6,11 +6,13 @@
 // buffer binding is tested without a compiler.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/Hyper.h"
 #include "runtime/Initializers.h"
 #include "runtime/Npy.h"
 #include "runtime/ParamIO.h"
 #include "runtime/Rng.h"
 #include "runtime/Session.h"
+#include "runtime/Trainer.h"
 #include "tests/TestUtil.h"
 
 #include "llvm/ADT/SmallString.h"
@@ -381,6 +383,102 @@ TEST_F(ParamIOTest, LoadErrors) {
   ParamStore named;
   named.set("a/b", Tensor(DType::F32, {1}));
   EXPECT_EQ(errorText(saveParams(dir, named)), "param name 'a/b' cannot be used as a file name");
+}
+
+TEST_F(ParamIOTest, OptimizerStateIsNotSavedOrLoaded) {
+  TinyExe exe;
+  BufferDesc m{"W.m", BufferRole::OptState, DType::F32, {3, 2}, "", {}, false};
+  exe.bufs_.push_back(m);
+  ParamStore store;
+  expectOk(store.initialize(exe.buffers(), 9));
+  // Created and zero-filled like a param, bound like one.
+  const Tensor *state = store.find("W.m");
+  ASSERT_NE(state, nullptr);
+  for (int64_t i = 0; i < state->numel(); ++i)
+    EXPECT_EQ(state->f32()[i], 0.0f);
+  EXPECT_TRUE(store.isOptimizerState("W.m"));
+  EXPECT_FALSE(store.isOptimizerState("W"));
+  Session s(exe, store);
+  expectOk(s.setBatch(1));
+  EXPECT_EQ(s.find("W.m"), state);
+
+  std::string dir = path("params");
+  expectOk(saveParams(dir, store));
+  EXPECT_TRUE(llvm::sys::fs::exists(dir + "/W.npy"));
+  EXPECT_FALSE(llvm::sys::fs::exists(dir + "/W.m.npy")) << "params on disk are the model's";
+  ParamStore loaded;
+  expectOk(loadParams(dir, exe.buffers(), loaded)); // no W.m.npy needed
+  EXPECT_EQ(loaded.find("W.m"), nullptr);
+  // A loaded model gets fresh optimizer state, params untouched.
+  float w0 = loaded.find("W")->f32()[0];
+  expectOk(loaded.initialize(exe.buffers(), 1));
+  EXPECT_NE(loaded.find("W.m"), nullptr);
+  EXPECT_EQ(loaded.find("W")->f32()[0], w0);
+}
+
+TEST(Hyper, ValuesMatchTorchFormulas) {
+  OptimizerSettings o{0.9, 0.999, 0.01};
+  EXPECT_EQ(hyperValue(HyperKind::LearningRate, o, 0.5, 3), 0.5);
+  EXPECT_DOUBLE_EQ(hyperValue(HyperKind::AdamStepSize, o, 1e-3, 1), 1e-3 / 0.1);
+  EXPECT_DOUBLE_EQ(hyperValue(HyperKind::AdamStepSize, o, 1e-3, 2), 1e-3 / (1 - 0.81));
+  EXPECT_DOUBLE_EQ(hyperValue(HyperKind::AdamBiasCorrection2Sqrt, o, 1e-3, 1),
+                   std::sqrt(1 - 0.999));
+  EXPECT_DOUBLE_EQ(hyperValue(HyperKind::AdamBiasCorrection2Sqrt, o, 1e-3, 3),
+                   std::sqrt(1 - 0.999 * 0.999 * 0.999));
+  EXPECT_DOUBLE_EQ(hyperValue(HyperKind::AdamWDecay, o, 0.1, 7), 1 - 0.1 * 0.01);
+}
+
+/// A fake training step: features x [N,2], labels y, Adam's hyper inputs and
+/// a loss. Each run records the hyper values it was fed.
+class HyperRecorder : public Executable {
+public:
+  HyperRecorder() {
+    bufs_.push_back({"x", BufferRole::Input, DType::F32, {kBatch, 2}, "", {}, true});
+    bufs_.push_back({"y", BufferRole::Input, DType::I32, {kBatch}, "", {}, true});
+    for (HyperKind k : {HyperKind::AdamStepSize, HyperKind::AdamBiasCorrection2Sqrt}) {
+      BufferDesc h{hyperKindName(k), BufferRole::HyperInput, DType::F32, {}, "", {}, true};
+      h.hyper = k;
+      h.optimizer = OptimizerSettings{0.8, 0.9, 0};
+      bufs_.push_back(h);
+    }
+    bufs_.push_back({"loss", BufferRole::Loss, DType::F32, {}, "", {}, true});
+  }
+  const std::vector<BufferDesc> &buffers() const override { return bufs_; }
+  llvm::Error run(void *const *bufs, int64_t) override {
+    stepSizes.push_back(*static_cast<const float *>(bufs[2]));
+    bc2.push_back(*static_cast<const float *>(bufs[3]));
+    *static_cast<float *>(bufs[4]) = 0;
+    return llvm::Error::success();
+  }
+  std::vector<BufferDesc> bufs_;
+  std::vector<float> stepSizes, bc2;
+};
+
+TEST(Trainer, FeedsAdamHyperInputsByStepAcrossEpochs) {
+  HyperRecorder step, eval;
+  ParamStore store;
+  TrainerConfig cfg;
+  cfg.batch = 2;
+  cfg.lr = 0.01;
+  cfg.features = "x";
+  cfg.labels = "y";
+  Trainer trainer(step, eval, store, cfg);
+  Dataset set;
+  set.features = Tensor(DType::F32, {5, 2});
+  set.labels = Tensor(DType::I32, {5});
+  set.source = "tiny";
+  // 5 samples, batch 2: two steps per epoch (the partial batch is dropped).
+  for (int64_t epoch = 0; epoch < 2; ++epoch) {
+    auto st = trainer.trainEpoch(set, epoch);
+    ASSERT_TRUE(static_cast<bool>(st)) << llvm::toString(st.takeError());
+    EXPECT_EQ(st->steps, 2);
+  }
+  EXPECT_EQ(trainer.steps(), 4);
+  ASSERT_EQ(step.stepSizes.size(), 4u);
+  for (int t = 1; t <= 4; ++t) {
+    EXPECT_EQ(step.stepSizes[t - 1], static_cast<float>(0.01 / (1 - std::pow(0.8, t)))) << t;
+    EXPECT_EQ(step.bc2[t - 1], static_cast<float>(std::sqrt(1 - std::pow(0.9, t)))) << t;
+  }
 }
 
 } // namespace

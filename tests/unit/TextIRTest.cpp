@@ -307,9 +307,13 @@ TEST(TextIR, Errors) {
             "t.gir:3:32: unknown initializer field 'sigma' (expected value, mean, std, low, "
             "high or gain)");
   EXPECT_EQ(err("  train lr=0.1 lr=0.2\n"), "t.gir:3:16: train field 'lr' is given twice");
-  EXPECT_EQ(err("  train momentum=0.9\n"),
-            "t.gir:3:9: unknown train field 'momentum' (expected optimizer, lr, batch, "
-            "epochs, seed, features or labels)");
+  EXPECT_EQ(err("  train dampening=0.9\n"),
+            "t.gir:3:9: unknown train field 'dampening' (expected optimizer, lr, momentum, "
+            "nesterov, alpha, beta1, beta2, eps, weight_decay, clip_norm, batch, epochs, "
+            "seed, features or labels)");
+  EXPECT_EQ(err("  input %h : f32[] hyper(beta)\n"),
+            "t.gir:3:26: unknown hyper input kind 'beta' (expected lr, adam_step_size, "
+            "adam_bc2_sqrt or adamw_decay)");
   EXPECT_EQ(err("  train seed=-1\n"), "t.gir:3:14: expected a non-negative integer, got '-1'");
   EXPECT_EQ(err("  %y = relu(%x) : ? $\n"), "t.gir:3:21: unexpected character '$'");
   EXPECT_EQ(err("  %\"\" = relu(%x) : ?\n"), "t.gir:3:3: a value name may not be empty");

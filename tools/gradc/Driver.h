@@ -29,12 +29,22 @@ enum class Mode {
   Train, // Grad plus the optimizer's param updates
 };
 
-/// Loads `modelPath` and runs the pass pipeline for `mode` under `inst`
-/// (dumps go to stdout). `lr` overrides nothing in the graph: the learning
-/// rate is a runtime input.
+/// Command-line overrides of the model's optimizer settings (gradc train).
+/// The learning rate is not here: it is a runtime input, never compiled in.
+struct OptimizerFlags {
+  std::optional<std::string> kind;
+  std::optional<double> momentum, alpha, beta1, beta2, eps, weightDecay, clipNorm;
+  std::optional<bool> nesterov;
+  /// Sets the given fields in `t` and checks the result; errors name the flag.
+  llvm::Error apply(ir::TrainingConfig &t) const;
+};
+
+/// Loads `modelPath`, applies `flags` to its training config and runs the
+/// pass pipeline for `mode` under `inst` (dumps go to stdout).
 llvm::Expected<std::unique_ptr<ir::Graph>>
 buildGraph(const std::string &modelPath, Mode mode,
-           const passes::Instrumentation &inst = {}, bool *stoppedEarly = nullptr);
+           const passes::Instrumentation &inst = {}, bool *stoppedEarly = nullptr,
+           const OptimizerFlags &flags = {});
 
 /// JIT-compiles a graph built by buildGraph.
 llvm::Expected<std::unique_ptr<rt::Executable>> compile(const ir::Graph &g,
@@ -46,6 +56,7 @@ struct TrainOptions {
   std::optional<int64_t> epochs, batch;
   std::optional<double> lr;
   std::optional<uint64_t> seed;
+  OptimizerFlags optimizer;
   std::string saveParams;
   bool quiet = false;
 };

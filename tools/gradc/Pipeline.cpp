@@ -12,6 +12,8 @@
 
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+
 namespace gradc::driver {
 
 llvm::Error error(const llvm::Twine &msg) {
@@ -32,13 +34,42 @@ static std::vector<std::string> pipelineFor(Mode mode) {
   return {};
 }
 
+llvm::Error OptimizerFlags::apply(ir::TrainingConfig &t) const {
+  if (kind) {
+    // Switching to AdamW keeps torch.optim.AdamW's default decay unless the
+    // model or a flag sets one.
+    if (*kind == "adamw" && t.optimizer != "adamw" && !weightDecay && t.weightDecay == 0)
+      t.weightDecay = 0.01;
+    t.optimizer = *kind;
+  }
+  const std::pair<const std::optional<double> *, double *> fields[] = {
+      {&momentum, &t.momentum}, {&alpha, &t.alpha}, {&beta1, &t.beta1},
+      {&beta2, &t.beta2},       {&eps, &t.eps},     {&weightDecay, &t.weightDecay},
+      {&clipNorm, &t.clipNorm}};
+  for (auto [flag, field] : fields)
+    if (*flag)
+      *field = **flag;
+  if (nesterov)
+    t.nesterov = *nesterov;
+  if (llvm::Error e = ir::checkOptimizerConfig(t)) {
+    // The checker names fields as the model does; flags spell them with '-'.
+    std::string msg = llvm::toString(std::move(e));
+    std::replace(msg.begin(), msg.end(), '_', '-');
+    return error("optimizer flags: " + msg);
+  }
+  return llvm::Error::success();
+}
+
 llvm::Expected<std::unique_ptr<ir::Graph>> buildGraph(const std::string &modelPath,
                                                       Mode mode,
                                                       const passes::Instrumentation &inst,
-                                                      bool *stoppedEarly) {
+                                                      bool *stoppedEarly,
+                                                      const OptimizerFlags &flags) {
   auto g = frontend::loadModelFile(modelPath);
   if (!g)
     return g.takeError();
+  if (auto e = flags.apply((*g)->training))
+    return e;
   if (mode != Mode::Infer && !(*g)->loss)
     return error(modelPath + ": the model declares no loss (add `loss: \"<name>\"`), so it "
                              "cannot be trained or differentiated");

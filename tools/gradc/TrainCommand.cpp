@@ -1,10 +1,12 @@
 //===- tools/gradc/TrainCommand.cpp - gradc train -------------------------===//
 //
-// Compiles the model twice — the training step (forward, backward, SGD update)
-// and the eval step (forward and loss) — initializes the params from the
-// model's seeded initializers, and trains on labelled data, printing one line
-// per epoch (loss, train accuracy, test accuracy, samples/s) and the final
-// test accuracy. Flags override the model's training config.
+// Compiles the model twice — the training step (forward, backward, optimizer
+// update) and the eval step (forward and loss) — initializes the params from
+// the model's seeded initializers (optimizer state from zeros), and trains on
+// labelled data, printing one line per epoch (loss, train accuracy, test
+// accuracy, samples/s) and the final test accuracy. Flags override the
+// model's training config; optimizer flags reach the graph before the
+// optimizer pass runs.
 //
 //===----------------------------------------------------------------------===//
 #include "tools/gradc/Driver.h"
@@ -22,6 +24,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 namespace gradc::driver {
@@ -54,6 +57,13 @@ llvm::Error pickDataInputs(const ir::Graph &g, std::string &features, std::strin
   return llvm::Error::success();
 }
 
+/// "0.001", not formatv's fixed "0.00".
+std::string shortNumber(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 std::string percent(double fraction) {
   return std::isnan(fraction) ? std::string("   n/a") : llvm::formatv("{0:F2}%", 100 * fraction).str();
 }
@@ -63,7 +73,7 @@ std::string percent(double fraction) {
 llvm::Error runTrain(const TrainOptions &o) {
   using Clock = std::chrono::steady_clock;
   auto t0 = Clock::now();
-  auto stepGraph = buildGraph(o.model, Mode::Train);
+  auto stepGraph = buildGraph(o.model, Mode::Train, {}, nullptr, o.optimizer);
   if (!stepGraph)
     return stepGraph.takeError();
   auto evalGraph = buildGraph(o.model, Mode::Eval);
@@ -120,10 +130,11 @@ llvm::Error runTrain(const TrainOptions &o) {
 
   auto &os = llvm::outs();
   if (!o.quiet)
-    os << llvm::formatv("gradc: {0}: {1} train / {2} test samples, batch {3}, sgd lr {4}, "
-                        "seed {5}, {6} thread(s); compiled in {7:F2} s\n",
-                        g.name, trainSet.count(), testSet.count(), cfg.batch, cfg.lr, cfg.seed,
-                        rt::numThreads(), compileSeconds);
+    os << llvm::formatv("gradc: {0}: {1} train / {2} test samples, batch {3}, {4} lr {5}, "
+                        "seed {6}, {7} thread(s); compiled in {8:F2} s\n",
+                        g.name, trainSet.count(), testSet.count(), cfg.batch,
+                        g.training.optimizer, shortNumber(cfg.lr), cfg.seed, rt::numThreads(),
+                        compileSeconds);
   rt::EvalStats last;
   for (int64_t e = 0; e < epochs; ++e) {
     auto st = trainer.trainEpoch(trainSet, e);

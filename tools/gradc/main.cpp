@@ -47,6 +47,29 @@ cl::opt<double> LR("lr", cl::desc("Learning rate (default: the model's training 
 cl::opt<uint64_t> Seed("seed",
                        cl::desc("Seed for initialization and shuffling (default: the model's)"),
                        cl::value_desc("N"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<std::string> Optimizer("optimizer",
+                               cl::desc("Optimizer (default: the model's training config)"),
+                               cl::value_desc("sgd|rmsprop|adam|adamw"), cl::sub(TrainCmd),
+                               cl::cat(Category));
+cl::opt<double> Momentum("momentum", cl::desc("Momentum of sgd or rmsprop (default 0)"),
+                         cl::value_desc("X"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<bool> Nesterov("nesterov", cl::desc("Nesterov momentum (sgd)"), cl::sub(TrainCmd),
+                       cl::cat(Category));
+cl::opt<double> Alpha("alpha", cl::desc("rmsprop square-average decay (default 0.99)"),
+                      cl::value_desc("X"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<double> Beta1("beta1", cl::desc("adam/adamw first-moment decay (default 0.9)"),
+                      cl::value_desc("X"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<double> Beta2("beta2", cl::desc("adam/adamw second-moment decay (default 0.999)"),
+                      cl::value_desc("X"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<double> Eps("eps", cl::desc("rmsprop/adam/adamw epsilon (default 1e-8)"),
+                    cl::value_desc("X"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<double> WeightDecay("weight-decay",
+                            cl::desc("Weight decay: L2 in the gradient, decoupled for adamw "
+                                     "(default 0; adamw 0.01)"),
+                            cl::value_desc("X"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<double> ClipNorm("clip-norm",
+                         cl::desc("Clip the global gradient norm to X before each update"),
+                         cl::value_desc("X"), cl::sub(TrainCmd), cl::cat(Category));
 cl::opt<std::string> SaveParams("save-params",
                                 cl::desc("Write the trained params to DIR as <name>.npy"),
                                 cl::value_desc("DIR"), cl::sub(TrainCmd), cl::cat(Category));
@@ -103,7 +126,8 @@ int main(int argc, char **argv) {
       argc, argv,
       "gradc: compile neural-network models to native code and train them\n\n"
       "  gradc train MODEL [--data mnist|DIR] [--epochs N] [--batch N] [--lr X] [--seed N]\n"
-      "              [--threads N] [--save-params DIR]\n"
+      "              [--optimizer sgd|rmsprop|adam|adamw] [--momentum X] [--weight-decay X]\n"
+      "              [--clip-norm X] ... [--threads N] [--save-params DIR]\n"
       "  gradc run MODEL --params DIR --input NAME=FILE.npy --output-dir DIR\n"
       "  gradc grad MODEL --params DIR --input NAME=FILE.npy ... --output-dir DIR\n"
       "  gradc opt MODEL [--train] [--print-ir-after-all] [--print-llvm] ...\n\n"
@@ -124,6 +148,18 @@ int main(int argc, char **argv) {
       o.lr = LR;
     if (Seed.getNumOccurrences())
       o.seed = Seed;
+    driver::OptimizerFlags &f = o.optimizer;
+    if (Optimizer.getNumOccurrences())
+      f.kind = Optimizer;
+    const std::pair<cl::opt<double> *, std::optional<double> *> reals[] = {
+        {&Momentum, &f.momentum}, {&Alpha, &f.alpha}, {&Beta1, &f.beta1},
+        {&Beta2, &f.beta2},       {&Eps, &f.eps},     {&WeightDecay, &f.weightDecay},
+        {&ClipNorm, &f.clipNorm}};
+    for (auto [flag, field] : reals)
+      if (flag->getNumOccurrences())
+        *field = flag->getValue();
+    if (Nesterov.getNumOccurrences())
+      f.nesterov = Nesterov;
     o.saveParams = SaveParams;
     o.quiet = Quiet;
     err = driver::runTrain(o);
