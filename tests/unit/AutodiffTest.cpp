@@ -40,7 +40,7 @@ struct G {
     return g.addParam(n, std::move(t), {}, trainable);
   }
   Value *op(OpKind k, std::vector<Value *> ins, const char *name, Attrs a = {}) {
-    Node *n = g.addNode(k, ins, std::move(a), {name}, Location{"t.pbtxt", line++, name});
+    Node *n = g.addNode(k, ins, std::move(a), {name}, Location{"t.pbtxt", line++, name, "", ""});
     expectOk(inferNodeShape(*n, g));
     return n->result();
   }
@@ -401,8 +401,9 @@ TEST(GradRules, EveryRuleGivesInputShapedGradients) {
   for (unsigned k = 0; k < kNumOps; ++k) {
     OpKind op = static_cast<OpKind>(k);
     EXPECT_EQ(gradRule(op) != nullptr, opInfo(op).hasGrad()) << opName(op).str();
-    if (gradRule(op))
+    if (gradRule(op)) {
       EXPECT_TRUE(covered.count(op)) << "no case for " << opName(op).str();
+    }
   }
 }
 

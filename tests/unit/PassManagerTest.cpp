@@ -228,8 +228,9 @@ TEST(PassManager, DumpDirWritesNumberedFilesThatParseBack) {
     EXPECT_TRUE(text.starts_with(headers[i])) << text.str();
     auto parsed = expectOk(ir::parseGraph(text, files[i]));
     EXPECT_EQ(parsed->lookup("one.out") != nullptr, i > 0) << files[i];
-    if (i == 2)
+    if (i == 2) {
       EXPECT_EQ(ir::graphToString(*parsed), ir::graphToString(*g));
+    }
   }
   llvm::sys::fs::remove_directories(dir);
 }

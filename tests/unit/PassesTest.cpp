@@ -44,7 +44,7 @@ struct Mlp {
     b1 = g.addParam("b1", f32({16}), {});
     W2 = g.addParam("W2", f32({16, 10}), {});
     b2 = g.addParam("b2", f32({10}), {});
-    fc1 = g.addNode(OpKind::MatMul, {x, W1}, {}, {"h"}, Location{"mlp.pbtxt", 12, "fc1"});
+    fc1 = g.addNode(OpKind::MatMul, {x, W1}, {}, {"h"}, Location{"mlp.pbtxt", 12, "fc1", "", ""});
     h = fc1->result();
     a = g.addNode(OpKind::Add, {h, b1}, {}, {"a"})->result();
     r = g.addNode(OpKind::Relu, {a}, {}, {"r"})->result();
