@@ -68,6 +68,14 @@ struct RunOptions {
   std::string outputDir;
 };
 
+struct BenchOptions {
+  std::string model;
+  bool infer = false;             // time the forward pass instead of a training step
+  std::optional<int64_t> batch;   // default: the model's training batch size
+  int64_t steps = 50, warmup = 10;
+  bool json = false;              // one JSON object instead of the text report
+};
+
 struct OptOptions {
   std::string model;
   bool train = false;
@@ -79,6 +87,7 @@ llvm::Error runTrain(const TrainOptions &o);
 llvm::Error runInference(const RunOptions &o);
 llvm::Error runGrad(const RunOptions &o);
 llvm::Error runOpt(const OptOptions &o);
+llvm::Error runBench(const BenchOptions &o);
 
 /// The class count C of the softmax_cross_entropy that reads graph input
 /// `inputName` as labels, or 0 when no loss reads it as labels.

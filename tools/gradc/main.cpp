@@ -1,6 +1,6 @@
 //===- tools/gradc/main.cpp - The gradc command line ----------------------===//
 //
-// gradc train | run | grad | opt. Every option is declared here, scoped to its
+// gradc train | run | grad | opt | bench. Every option is declared here, scoped to its
 // subcommands, so `gradc <cmd> --help` shows exactly what that command takes
 // (LLVM's own options are hidden). The commands live in the other files.
 //
@@ -24,10 +24,11 @@ cl::SubCommand TrainCmd("train", "JIT-compile a model's training step and train 
 cl::SubCommand RunCmd("run", "Run inference: model outputs for inputs given as .npy files");
 cl::SubCommand GradCmd("grad", "Write the loss and the gradient of every trainable param");
 cl::SubCommand OptCmd("opt", "Run the compiler pipeline and print or dump the IR");
+cl::SubCommand BenchCmd("bench", "Time a model's compiled training step or inference");
 
-cl::SubCommandGroup AllCmds({&TrainCmd, &RunCmd, &GradCmd, &OptCmd});
+cl::SubCommandGroup AllCmds({&TrainCmd, &RunCmd, &GradCmd, &OptCmd, &BenchCmd});
 cl::SubCommandGroup RunGradCmds({&RunCmd, &GradCmd});
-cl::SubCommandGroup ExecCmds({&TrainCmd, &RunCmd, &GradCmd});
+cl::SubCommandGroup ExecCmds({&TrainCmd, &RunCmd, &GradCmd, &BenchCmd});
 
 cl::opt<std::string> Model(cl::Positional, cl::desc("<model.pbtxt|model.pb>"), cl::Required,
                            cl::sub(AllCmds), cl::cat(Category));
@@ -115,6 +116,20 @@ cl::opt<bool> TimePasses("time-passes", cl::desc("Report the time each pass took
                          cl::sub(OptCmd), cl::cat(Category));
 cl::opt<bool> PrintLLVM("print-llvm", cl::desc("Print the optimized LLVM IR of the step"),
                         cl::sub(OptCmd), cl::cat(Category));
+// bench
+cl::opt<bool> BenchInfer("infer", cl::desc("Time the forward pass (eval) instead of a training step"),
+                         cl::sub(BenchCmd), cl::cat(Category));
+cl::opt<int64_t> BenchBatch("batch",
+                            cl::desc("Batch size (default: the model's training batch size)"),
+                            cl::value_desc("N"), cl::sub(BenchCmd), cl::cat(Category));
+cl::opt<int64_t> BenchSteps("steps", cl::desc("Timed steps (default 50)"), cl::init(50),
+                            cl::value_desc("N"), cl::sub(BenchCmd), cl::cat(Category));
+cl::opt<int64_t> BenchWarmup("warmup", cl::desc("Untimed steps first (default 10)"),
+                             cl::init(10), cl::value_desc("N"), cl::sub(BenchCmd),
+                             cl::cat(Category));
+cl::opt<bool> BenchJson("json", cl::desc("Print one JSON object instead of the report"),
+                        cl::sub(BenchCmd), cl::cat(Category));
+
 cl::opt<bool> NoLocations("no-locations", cl::desc("Omit loc(...) from printed IR"),
                           cl::sub(OptCmd), cl::cat(Category));
 } // namespace
@@ -130,11 +145,12 @@ int main(int argc, char **argv) {
       "              [--clip-norm X] ... [--threads N] [--save-params DIR]\n"
       "  gradc run MODEL --params DIR --input NAME=FILE.npy --output-dir DIR\n"
       "  gradc grad MODEL --params DIR --input NAME=FILE.npy ... --output-dir DIR\n"
-      "  gradc opt MODEL [--train] [--print-ir-after-all] [--print-llvm] ...\n\n"
+      "  gradc opt MODEL [--train] [--print-ir-after-all] [--print-llvm] ...\n"
+      "  gradc bench MODEL [--infer] [--batch N] [--threads N] [--steps N] [--json]\n\n"
       "Run 'gradc <command> --help' for a command's options.\n");
 
   Error err = Error::success();
-  if (TrainCmd || RunCmd || GradCmd)
+  if (TrainCmd || RunCmd || GradCmd || BenchCmd)
     rt::setNumThreads(Threads);
   if (TrainCmd) {
     driver::TrainOptions o;
@@ -184,8 +200,19 @@ int main(int argc, char **argv) {
     o.inst.printLocations = !NoLocations;
     o.printLLVM = PrintLLVM;
     err = driver::runOpt(o);
+  } else if (BenchCmd) {
+    driver::BenchOptions o;
+    o.model = Model;
+    o.infer = BenchInfer;
+    if (BenchBatch.getNumOccurrences())
+      o.batch = BenchBatch;
+    o.steps = BenchSteps;
+    o.warmup = BenchWarmup;
+    o.json = BenchJson;
+    err = driver::runBench(o);
   } else {
-    errs() << "gradc: error: no command given (train, run, grad or opt); see gradc --help\n";
+    errs() << "gradc: error: no command given (train, run, grad, opt or bench); see gradc "
+              "--help\n";
     return 1;
   }
   if (err) {
