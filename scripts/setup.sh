@@ -13,7 +13,9 @@ want_tests=0
 pkgs=(cmake ninja-build g++ llvm-19-dev libzstd-dev zlib1g-dev libprotobuf-dev
       protobuf-compiler libgtest-dev libbenchmark-dev)
 if [ "$want_tests" = 1 ]; then
-  pkgs+=(llvm-19-tools python3 python3-numpy python3-torch)
+  # libopenblas0-pthread: numpy and torch then use OpenBLAS (as PyTorch users
+  # have it) instead of the reference BLAS; bench/compare.py measures against it.
+  pkgs+=(llvm-19-tools python3 python3-numpy python3-torch libopenblas0-pthread)
 fi
 
 missing=()
