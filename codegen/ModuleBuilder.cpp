@@ -11,10 +11,12 @@
 // buffer (after all nodes: a kernel late in the step may still read the old
 // param).
 //
-// Pointer arguments are noalias and align 64: every value has a buffer of
-// its own (ir/BufferLayout.h) and the runtime allocates them 64-byte
-// aligned. A node may read one value twice (mul(%x, %x)); noalias still
-// holds then, since inputs are only read. Results are never inputs (SSA).
+// Pointer arguments are noalias and align 64: no two values live at the same
+// node share memory (a memory slot of plan-memory holds values whose
+// lifetimes are disjoint, ir/Liveness.h), and the runtime places every
+// buffer 64-byte aligned. A node may read one value twice (mul(%x, %x));
+// noalias still holds then, since inputs are only read. Results are never
+// inputs (SSA).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/ModuleBuilder.h"

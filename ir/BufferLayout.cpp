@@ -1,5 +1,7 @@
 #include "ir/BufferLayout.h"
 
+#include <cassert>
+
 namespace gradc::ir {
 
 BufferLayout layoutBuffers(const Graph &g) {
@@ -51,6 +53,17 @@ BufferLayout layoutBuffers(const Graph &g) {
     if (d.role != rt::BufferRole::Input && !rt::isPersistent(d.role))
       d.role = rt::BufferRole::Loss;
   }
+  // Slot members are intermediates, whatever they are to the graph: a
+  // training step's gradients are read only by its update nodes.
+  for (size_t s = 0; s < g.memorySlots.size(); ++s)
+    for (const Value *v : g.memorySlots[s]) {
+      auto &d = out.buffers[out.index[v]];
+      assert((d.role == rt::BufferRole::Temp || d.role == rt::BufferRole::Gradient) &&
+             "the verifier keeps values read after the step out of memory slots");
+      d.role = rt::BufferRole::Temp;
+      d.param.clear();
+      d.slot = static_cast<int32_t>(s);
+    }
   return out;
 }
 

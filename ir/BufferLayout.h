@@ -4,8 +4,10 @@
 // schedule order. Roles: inputs are Input (HyperInput for hyper inputs, with
 // their HyperKind and the optimizer constants the runtime computes them
 // from), params Param (OptState for optimizer state), the loss Loss,
-// outputs Output, recorded gradients Gradient, everything else Temp. Codegen and the interpreter both use this order, so
-// the same bound buffers run on either.
+// outputs Output, recorded gradients Gradient, everything else Temp. Members
+// of a memory slot (graph.memorySlots) are Temp with that slot index; the
+// runtime gives each slot one place in an arena. Codegen and the interpreter
+// both use this order, so the same bound buffers run on either.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

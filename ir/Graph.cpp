@@ -122,6 +122,13 @@ void Graph::eraseNodes(const std::function<bool(const Node &)> &dead) {
                nodes_.end());
   for (const Value *v : gone)
     byName_.erase(v->name());
+  for (auto &slot : memorySlots)
+    slot.erase(std::remove_if(slot.begin(), slot.end(),
+                              [&](const Value *v) { return gone.count(v); }),
+               slot.end());
+  memorySlots.erase(std::remove_if(memorySlots.begin(), memorySlots.end(),
+                                   [](const auto &slot) { return slot.empty(); }),
+                    memorySlots.end());
   values_.erase(std::remove_if(values_.begin(), values_.end(),
                                [&](const auto &v) { return gone.count(v.get()); }),
                 values_.end());
@@ -146,6 +153,7 @@ void Graph::renameValue(Value *v, const std::string &name) {
 
 void Graph::reorder(std::vector<Node *> order) {
   assert(order.size() == nodes_.size() && "reorder needs a permutation");
+  memorySlots.clear();
   llvm::DenseMap<Node *, size_t> pos;
   for (size_t i = 0; i < order.size(); ++i)
     pos[order[i]] = i;
@@ -159,6 +167,7 @@ void Graph::reorder(std::vector<Node *> order) {
 }
 
 void Graph::replaceAllUses(Value *from, Value *to) {
+  memorySlots.clear();
   for (auto &n : nodes_)
     for (auto &in : n->inputs_)
       if (in == from)

@@ -185,6 +185,11 @@ public:
   Value *loss = nullptr;
   std::vector<std::pair<Value *, Value *>> gradients; // param -> gradient
   std::vector<ParamUpdate> updates;                   // param -> next value
+  /// The memory plan (plan-memory pass): node results that share one buffer
+  /// because their lifetimes never overlap, one list per slot. Empty: every
+  /// value has its own buffer. Erasing nodes drops their results from it;
+  /// replaceAllUses and reorder discard it (lifetimes change).
+  std::vector<std::vector<Value *>> memorySlots;
 
   /// The value with this name, or null.
   Value *lookup(llvm::StringRef name) const;

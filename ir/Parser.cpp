@@ -415,9 +415,11 @@ private:
     }
     if (tok_.isIdent("grad") || tok_.isIdent("update"))
       return parseParamMapping();
+    if (tok_.isIdent("memory"))
+      return parseMemorySlot();
     if (tok_.isIdent("train"))
       return parseTraining();
-    return expected("'input', 'param', 'output', 'loss', 'grad', 'update', 'train', "
+    return expected("'input', 'param', 'output', 'loss', 'grad', 'update', 'memory', 'train', "
                     "a node '%name = op(...)' or '}'");
   }
 
@@ -544,6 +546,23 @@ private:
       g_->gradients.emplace_back(*param, *v);
     else
       g_->updates.push_back(ParamUpdate{*param, *v});
+    return llvm::Error::success();
+  }
+
+  /// memory %a, %b, ...   (one slot of the memory plan; the verifier checks it)
+  llvm::Error parseMemorySlot() {
+    consume();
+    std::vector<Value *> slot;
+    while (true) {
+      auto v = parseUse();
+      if (!v)
+        return v.takeError();
+      slot.push_back(*v);
+      if (!tok_.is(','))
+        break;
+      consume();
+    }
+    g_->memorySlots.push_back(std::move(slot));
     return llvm::Error::success();
   }
 

@@ -69,6 +69,12 @@ public:
       os_ << "  grad " << valueRef(param) << " = " << valueRef(grad) << "\n";
     for (const ParamUpdate &u : g.updates)
       os_ << "  update " << valueRef(u.param) << " = " << valueRef(u.next) << "\n";
+    for (const auto &slot : g.memorySlots) {
+      os_ << "  memory ";
+      for (size_t i = 0; i < slot.size(); ++i)
+        os_ << (i ? ", " : "") << valueRef(slot[i]);
+      os_ << "\n";
+    }
     if (g.training.present)
       printTraining(g.training);
     os_ << "}\n";

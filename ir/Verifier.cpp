@@ -17,10 +17,14 @@
 //
 // Last, the graph-level lists (outputs, loss, gradients, updates) must refer
 // to live values, the loss must be an f32 scalar, and each gradient or update
-// must be keyed by a param and have that param's type.
+// must be keyed by a param and have that param's type. A memory plan, when
+// present, must put only node results that the caller never reads after the
+// step, each in one slot, with disjoint lifetimes per slot (ir/Liveness.h).
 //
 //===----------------------------------------------------------------------===//
 #include "ir/Verifier.h"
+
+#include "ir/Liveness.h"
 
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
@@ -193,6 +197,38 @@ private:
       if (auto e = verifyParamEntry("update", i, g_.updates[i].param, g_.updates[i].next,
                                     seen))
         return e;
+    return verifyMemoryPlan();
+  }
+
+  /// Every slot member is a live node result in one slot only, not read
+  /// after the step, and the lifetimes within a slot are disjoint.
+  llvm::Error verifyMemoryPlan() {
+    if (g_.memorySlots.empty())
+      return llvm::Error::success();
+    Liveness live = computeLiveness(g_);
+    llvm::DenseSet<const Value *> placed;
+    for (unsigned s = 0; s < g_.memorySlots.size(); ++s) {
+      const auto &slot = g_.memorySlots[s];
+      for (unsigned i = 0; i < slot.size(); ++i) {
+        const Value *v = slot[i];
+        if (!v || !live_.contains(v) || !v->def())
+          return graphError(formatv("memory slot {0} holds a value that is not a node "
+                                    "result in the graph",
+                                    s));
+        if (!placed.insert(v).second)
+          return valueError(*v, formatv("{0} is in more than one memory slot", ref(*v)));
+        if (live.keptToEnd(v))
+          return valueError(*v, formatv("{0} is read after the step (an output, the loss, "
+                                        "an update or a gradient) and cannot share memory "
+                                        "(memory slot {1})",
+                                        ref(*v), s));
+        for (unsigned j = 0; j < i; ++j)
+          if (!Liveness::disjoint(live.of.lookup(v), live.of.lookup(slot[j])))
+            return valueError(*v, formatv("{0} and {1} are live at the same time but share "
+                                          "memory slot {2}",
+                                          ref(*v), ref(*slot[j]), s));
+      }
+    }
     return llvm::Error::success();
   }
 

@@ -61,6 +61,9 @@ struct BufferDesc {
   bool trainable = true;
   HyperKind hyper = HyperKind::LearningRate; // HyperInput: what to feed
   OptimizerSettings optimizer{};             // HyperInput: constants for it
+  /// Temp buffers of one memory slot (the plan-memory pass) share memory:
+  /// their lifetimes never overlap. -1: a buffer of its own.
+  int32_t slot = -1;
 };
 
 class Executable {

@@ -1,7 +1,8 @@
 //===- runtime/Session.cpp - Buffers bound to an Executable ---------------===//
 //
 // A Session owns one tensor per non-param buffer, sized for the current
-// batch, and borrows the params from a ParamStore. Param pointers are bound
+// batch, and borrows the params from a ParamStore. Buffers of a memory slot
+// (BufferDesc::slot) are views into one arena, each slot placed once. Param pointers are bound
 // again before every step: the store may have been refilled (loadParams,
 // ParamStore::set) since setBatch, and a stale pointer must never reach
 // compiled code. The check is a map lookup per param, noise next to a step.
@@ -126,18 +127,56 @@ llvm::Error Session::setBatch(int64_t batch) {
   const std::vector<BufferDesc> &bufs = exe_.buffers();
   if (batch != batch_ || own_.size() != bufs.size()) {
     // Allocate everything first so that a failure leaves no half-sized session.
+    auto what = [&](const BufferDesc &b) {
+      return std::string(roleName(b.role)) + " '" + b.name + "'";
+    };
+    // Memory slots first: each is as large as its largest member at this
+    // batch, 64-byte aligned, one after another in one arena.
+    std::vector<uint64_t> slotBytes;
+    for (const BufferDesc &b : bufs) {
+      if (b.slot < 0)
+        continue;
+      auto n = numelFor(b.shape, batch);
+      if (!n || *n > kMaxTensorBytes / static_cast<int64_t>(sizeOf(b.dtype)))
+        return error(what(b) + ": shape " + shapeToString(bindBatch(b.shape, batch)) +
+                     " is too large");
+      if (static_cast<size_t>(b.slot) >= slotBytes.size())
+        slotBytes.resize(b.slot + 1, 0);
+      uint64_t bytes = (static_cast<uint64_t>(*n) * sizeOf(b.dtype) + 63) / 64 * 64;
+      slotBytes[b.slot] = std::max(slotBytes[b.slot], bytes);
+    }
+    std::vector<uint64_t> slotOffset(slotBytes.size(), 0);
+    uint64_t arenaBytes = 0;
+    for (size_t s = 0; s < slotBytes.size(); ++s) {
+      slotOffset[s] = arenaBytes;
+      arenaBytes += slotBytes[s];
+    }
+    Tensor arena;
+    if (arenaBytes) {
+      auto t = Tensor::create(DType::F32, {static_cast<int64_t>(arenaBytes / 4)},
+                              "the memory arena");
+      if (!t)
+        return t.takeError();
+      arena = std::move(*t);
+    }
     std::vector<Tensor> own(bufs.size());
     for (size_t i = 0; i < bufs.size(); ++i) {
       const BufferDesc &b = bufs[i];
       if (isPersistent(b.role))
         continue;
-      auto t = Tensor::create(b.dtype, bindBatch(b.shape, batch),
-                              std::string(roleName(b.role)) + " '" + b.name + "'");
+      if (b.slot >= 0) {
+        own[i] = Tensor::view(b.dtype, bindBatch(b.shape, batch),
+                              static_cast<char *>(arena.data()) + slotOffset[b.slot]);
+        continue;
+      }
+      auto t = Tensor::create(b.dtype, bindBatch(b.shape, batch), what(b));
       if (!t)
         return t.takeError();
       own[i] = std::move(*t);
     }
     own_ = std::move(own);
+    arena_ = std::move(arena);
+    arenaBytes_ = arenaBytes;
     pointers_.assign(bufs.size(), nullptr);
     for (size_t i = 0; i < bufs.size(); ++i)
       if (!isPersistent(bufs[i].role))

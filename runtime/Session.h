@@ -56,11 +56,15 @@ public:
   Tensor &buffer(size_t i);
 
   llvm::Error run();
+  /// Bytes of the arena that holds the memory slots at the current batch.
+  uint64_t arenaBytes() const { return arenaBytes_; }
 
 private:
   Executable &exe_;
   ParamStore &params_;
   int64_t batch_ = 0;
+  Tensor arena_;                  // memory of the slots; own_ holds views of it
+  uint64_t arenaBytes_ = 0;
   std::vector<Tensor> own_;       // non-param buffers, by index
   std::vector<void *> pointers_;  // bound pointers, by index
 };

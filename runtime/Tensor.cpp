@@ -8,7 +8,21 @@
 
 namespace gradc::rt {
 
-void Tensor::Free::operator()(void *p) const { std::free(p); }
+void TensorFree::operator()(void *p) const {
+  if (owned)
+    std::free(p);
+}
+
+Tensor Tensor::view(DType dtype, Shape shape, void *data) {
+  auto n = numelFor(shape, 0);
+  assert(n && !hasBatch(shape) && data && "a view needs a concrete shape and memory");
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.numel_ = *n;
+  t.data_ = std::unique_ptr<void, Free>(data, Free{false});
+  return t;
+}
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   auto n = numelFor(shape_, 0);

@@ -1,7 +1,8 @@
 //===- runtime/Tensor.h - A dense host tensor --------------------*- C++ -*-===//
 //
 // A Tensor owns a 64-byte aligned, zero-initialized buffer of a concrete shape
-// (no symbolic dimensions). Sizes a user can influence go through create(),
+// (no symbolic dimensions), or is a view of memory someone else owns (a
+// Session's arena). Copying either makes an owning copy. Sizes a user can influence go through create(),
 // which checks for overflow and an upper bound before allocating.
 //
 //===----------------------------------------------------------------------===//
@@ -20,6 +21,12 @@ namespace gradc::rt {
 /// Largest single tensor gradc allocates (bytes); larger requests are errors.
 inline constexpr int64_t kMaxTensorBytes = int64_t(16) << 30;
 
+/// Frees a Tensor's memory unless the Tensor is a view.
+struct TensorFree {
+  bool owned = true;
+  void operator()(void *p) const;
+};
+
 class Tensor {
 public:
   Tensor() = default;
@@ -28,6 +35,9 @@ public:
   /// Allocates after checking every dimension >= 0 and the byte size against
   /// overflow and kMaxTensorBytes. `what` names the tensor in errors.
   static llvm::Expected<Tensor> create(DType dtype, Shape shape, const std::string &what);
+
+  /// A tensor over `data`, which the caller owns and keeps alive longer.
+  static Tensor view(DType dtype, Shape shape, void *data);
 
   Tensor(Tensor &&) = default;
   Tensor &operator=(Tensor &&) = default;
@@ -48,9 +58,7 @@ public:
   const int32_t *i32() const { return static_cast<const int32_t *>(data()); }
 
 private:
-  struct Free {
-    void operator()(void *p) const;
-  };
+  using Free = TensorFree;
   DType dtype_ = DType::F32;
   Shape shape_;
   int64_t numel_ = 0;

@@ -299,8 +299,10 @@ TEST(PassManager, RegistryAndDefaultPipelines) {
   }
   EXPECT_FALSE(createPass("nope"));
   EXPECT_EQ(defaultPipeline(true),
-            (std::vector<std::string>{"infer-shapes", "autodiff", "optimizer", "dce"}));
-  EXPECT_EQ(defaultPipeline(false), (std::vector<std::string>{"infer-shapes", "dce"}));
+            (std::vector<std::string>{"infer-shapes", "autodiff", "optimizer", "dce",
+                                      "plan-memory"}));
+  EXPECT_EQ(defaultPipeline(false),
+            (std::vector<std::string>{"infer-shapes", "dce", "plan-memory"}));
 }
 
 TEST(PassManager, RunsTheRegisteredInferencePipeline) {

@@ -300,7 +300,7 @@ TEST(TextIR, Errors) {
             "t.gir:3:25: unterminated string");
   EXPECT_EQ(err("  blah\n"),
             "t.gir:3:3: expected 'input', 'param', 'output', 'loss', 'grad', 'update', "
-            "'train', a node '%name = op(...)' or '}', got 'blah'");
+            "'memory', 'train', a node '%name = op(...)' or '}', got 'blah'");
   EXPECT_EQ(err("  output %nope\n"), "t.gir:3:10: use of undefined value %nope");
   EXPECT_EQ(err("  loss %x\n  loss %x\n"), "t.gir:4:3: the loss is given twice");
   EXPECT_EQ(err("  param %p : f32[] init=normal(sigma=1.0)\n"),
@@ -326,7 +326,7 @@ TEST(TextIR, Errors) {
   EXPECT_EQ(parseError(""), "t.gir:1:1: expected 'graph', got end of file");
   EXPECT_EQ(parseError("graph @g {\n  input %x : f32[N]\n"),
             "t.gir:3:1: expected 'input', 'param', 'output', 'loss', 'grad', 'update', "
-            "'train', a node '%name = op(...)' or '}', got end of file");
+            "'memory', 'train', a node '%name = op(...)' or '}', got end of file");
 }
 
 // Every prefix of a valid file either parses (and then round-trips) or fails

@@ -5,7 +5,8 @@
 // classes), runs warm-up steps and then times every step on its own. Reports
 // the compile time, the median, min and max step time, samples/s, the FLOPs
 // of one step (ir/Cost.h) and the GFLOP/s that median achieves, and the bytes
-// of every buffer the step binds.
+// of the step's buffers: planned (memory slots in one arena, plan-memory) and
+// naive (one buffer per value).
 //
 //===----------------------------------------------------------------------===//
 #include "tools/gradc/Driver.h"
@@ -52,8 +53,14 @@ void fillInputs(rt::Session &s, const ir::Graph &g, uint64_t seed) {
   }
 }
 
+/// Bytes of the step's buffers: `naive` gives every value its own buffer;
+/// `planned` places the memory slots in the session's arena instead.
 struct Memory {
-  double params = 0, optState = 0, other = 0;
+  double params = 0, optState = 0, other = 0; // one buffer per value
+  double slotted = 0;                         // of `other`: memory-slot members
+  double arena = 0;                           // what the slot members take planned
+  double naive() const { return params + optState + other; }
+  double planned() const { return naive() - slotted + arena; }
 };
 
 Memory bufferBytes(const rt::Session &s, int64_t batch) {
@@ -63,7 +70,10 @@ Memory bufferBytes(const rt::Session &s, int64_t batch) {
     (b.role == rt::BufferRole::Param      ? m.params
      : b.role == rt::BufferRole::OptState ? m.optState
                                           : m.other) += bytes;
+    if (b.slot >= 0)
+      m.slotted += bytes;
   }
+  m.arena = static_cast<double>(s.arenaBytes());
   return m;
 }
 
@@ -115,7 +125,6 @@ llvm::Error runBench(const BenchOptions &o) {
   double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   double flops = ir::graphFlops(**g, batch);
   Memory mem = bufferBytes(s, batch);
-  double total = mem.params + mem.optState + mem.other;
   const char *what = o.infer ? "inference" : "training step";
 
   llvm::raw_ostream &os = llvm::outs();
@@ -124,10 +133,13 @@ llvm::Error runBench(const BenchOptions &o) {
         "{{\"model\": \"{0}\", \"mode\": \"{1}\", \"batch\": {2}, \"threads\": {3}, "
         "\"compile_s\": {4:F4}, \"median_ms\": {5:F5}, \"min_ms\": {6:F5}, \"max_ms\": {7:F5}, "
         "\"steps\": {8}, \"warmup\": {9}, \"flops_per_step\": {10:F0}, \"gflops\": {11:F3}, "
-        "\"param_bytes\": {12:F0}, \"opt_state_bytes\": {13:F0}, \"other_bytes\": {14:F0}}\n",
+        "\"param_bytes\": {12:F0}, \"opt_state_bytes\": {13:F0}, \"other_bytes\": {14:F0}, "
+        "\"naive_bytes\": {15:F0}, \"planned_bytes\": {16:F0}, \"slotted_bytes\": {17:F0}, "
+        "\"arena_bytes\": {18:F0}}\n",
         o.model, o.infer ? "infer" : "train", batch, rt::numThreads(), compileSeconds, median,
         sorted.front(), sorted.back(), o.steps, o.warmup, flops, flops / median / 1e6,
-        mem.params, mem.optState, mem.other);
+        mem.params, mem.optState, mem.other, mem.naive(), mem.planned(), mem.slotted,
+        mem.arena);
     return llvm::Error::success();
   }
   os << llvm::formatv("gradc bench: {0} ({1}, batch {2}, {3} thread(s))\n", o.model, what,
@@ -139,9 +151,15 @@ llvm::Error runBench(const BenchOptions &o) {
   os << llvm::formatv("  throughput  {0:F0} samples/s\n", batch / median * 1e3);
   os << llvm::formatv("  compute     {0:F4} GFLOP per step, {1:F2} GFLOP/s\n", flops / 1e9,
                       flops / median / 1e6);
-  os << llvm::formatv("  memory      {0} in all buffers (params {1}, optimizer state {2}, "
-                      "other {3}); one buffer per value\n",
-                      mib(total), mib(mem.params), mib(mem.optState), mib(mem.other));
+  os << llvm::formatv("  memory      planned {0} of {1} with one buffer per value ({2:F0}%): "
+                      "params {3}, optimizer state {4}, other {5}\n",
+                      mib(mem.planned()), mib(mem.naive()),
+                      100 * mem.planned() / std::max(1.0, mem.naive()), mib(mem.params),
+                      mib(mem.optState), mib(mem.other));
+  os << llvm::formatv("  arena       {0} holds intermediates that take {1} one buffer each "
+                      "({2:F0}%)\n",
+                      mib(mem.arena), mib(mem.slotted),
+                      100 * mem.arena / std::max(1.0, mem.slotted));
   return llvm::Error::success();
 }
 
