@@ -13,8 +13,10 @@
 //
 // Pointer arguments are noalias and align 64: no two values live at the same
 // node share memory (a memory slot of plan-memory holds values whose
-// lifetimes are disjoint, ir/Liveness.h), and the runtime places every
-// buffer 64-byte aligned. A node may read one value twice (mul(%x, %x));
+// lifetimes are disjoint, ir/Liveness.h), except an elementwise result
+// computed in place of one of its inputs, whose two pointers are then
+// neither noalias nor readonly. The runtime places every buffer 64-byte
+// aligned. A node may read one value twice (mul(%x, %x));
 // noalias still holds then, since inputs are only read. Results are never
 // inputs (SSA).
 //
@@ -32,7 +34,15 @@ namespace gradc::codegen {
 
 namespace {
 
-llvm::Function *declareKernel(llvm::Module &m, const ir::Node &n, size_t index) {
+/// Where a value lives: its buffer, or its memory slot (shared with others).
+int64_t memoryOf(const ir::BufferLayout &layout, const ir::Value *v) {
+  unsigned i = layout.index.lookup(v);
+  int32_t slot = layout.buffers[i].slot;
+  return slot >= 0 ? -1 - static_cast<int64_t>(slot) : static_cast<int64_t>(i);
+}
+
+llvm::Function *declareKernel(llvm::Module &m, const ir::Node &n, size_t index,
+                              const ir::BufferLayout &layout) {
   llvm::LLVMContext &ctx = m.getContext();
   llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
   size_t nptrs = n.inputs().size() + n.results().size();
@@ -43,12 +53,20 @@ llvm::Function *declareKernel(llvm::Module &m, const ir::Node &n, size_t index) 
   auto *f = llvm::Function::Create(fty, llvm::Function::InternalLinkage, name, m);
   f->addFnAttr(llvm::Attribute::NoInline);
   f->addFnAttr(llvm::Attribute::NoUnwind);
+  // An input and a result in the same memory: the result is computed in place
+  // (plan-memory), so neither pointer is noalias and the input is written.
+  llvm::SmallVector<bool, 5> shared(nptrs, false);
+  for (unsigned i = 0; i < n.inputs().size(); ++i)
+    for (unsigned r = 0; r < n.results().size(); ++r)
+      if (memoryOf(layout, n.input(i)) == memoryOf(layout, n.result(r)))
+        shared[i] = shared[n.inputs().size() + r] = true;
   for (unsigned i = 0; i < nptrs; ++i) {
-    f->addParamAttr(i, llvm::Attribute::NoAlias);
+    if (!shared[i])
+      f->addParamAttr(i, llvm::Attribute::NoAlias);
     f->addParamAttr(i, llvm::Attribute::NoCapture);
     f->addParamAttr(i, llvm::Attribute::NoUndef);
     f->addParamAttr(i, llvm::Attribute::getWithAlignment(ctx, llvm::Align(64)));
-    if (i < n.inputs().size())
+    if (i < n.inputs().size() && !shared[i])
       f->addParamAttr(i, llvm::Attribute::ReadOnly);
   }
   f->addParamAttr(nptrs, llvm::Attribute::NoUndef);
@@ -90,7 +108,7 @@ buildStepModule(const ir::Graph &g, const ir::BufferLayout &layout, const Target
   size_t index = 0;
   for (const auto &node : g.nodes()) {
     const ir::Node &n = *node;
-    llvm::Function *kernel = declareKernel(*m, n, index++);
+    llvm::Function *kernel = declareKernel(*m, n, index++, layout);
     KernelCtx k(kernel, n, target);
     if (llvm::Error e = loweringFor(n.op())(k, n))
       return ir::nodeError(n, g, "cannot generate code: " + llvm::toString(std::move(e)));
@@ -106,8 +124,8 @@ buildStepModule(const ir::Graph &g, const ir::BufferLayout &layout, const Target
   }
 
   for (const ir::ParamUpdate &u : g.updates) {
-    if (u.param == u.next)
-      continue;
+    if (layout.index.lookup(u.param) == layout.index.lookup(u.next))
+      continue; // computed in place (plan-memory)
     const TensorType &t = u.param->type();
     llvm::Value *numel = b.getInt64(1);
     for (int64_t d : t.shape)

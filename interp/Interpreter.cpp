@@ -11,7 +11,9 @@
 //      the node's location and stops the step.
 //   3. After every node ran, each update (param <- next) is copied into the
 //      param's buffer. Nodes read params from the copies made in step 1, so
-//      an update never leaks into the step that computed it.
+//      an update never leaks into the step that computed it. An update the
+//      memory plan computes in place shares the param's buffer index: its
+//      node replaced the param's copy, which no later node reads.
 // Copying keeps the kernels on owned, aligned Tensors and makes the caller's
 // buffers plain outputs; speed is not the point of the oracle.
 //
@@ -74,28 +76,36 @@ llvm::Error Interpreter::run(void *const *bufs, int64_t batch) {
   }
 
   std::vector<const rt::Tensor *> ins;
+  std::vector<rt::Tensor> results;
   std::vector<rt::Tensor *> outs;
   for (const auto &node : g_.nodes()) {
     const ir::Node &n = *node;
     ins.clear();
+    results.clear();
     outs.clear();
     for (const ir::Value *v : n.inputs())
       ins.push_back(&values[indexOf(v)]);
+    // Results go to fresh tensors first: a result computed in place shares
+    // its buffer index with an input the kernel still reads.
     for (const ir::Value *r : n.results()) {
-      unsigned i = indexOf(r);
-      auto t = allocate(i, batch);
+      auto t = allocate(indexOf(r), batch);
       if (!t)
         return ir::nodeError(n, g_, llvm::toString(t.takeError()));
-      values[i] = std::move(*t);
-      outs.push_back(&values[i]);
+      results.push_back(std::move(*t));
     }
+    for (rt::Tensor &t : results)
+      outs.push_back(&t);
     if (llvm::Error e = interpKernel(n.op())(n, ins, outs))
       return ir::nodeError(n, g_, llvm::toString(std::move(e)));
-    for (const rt::Tensor *t : outs)
-      copyBytes(bufs[t - values.data()], t->data(), t->bytes());
+    for (unsigned k = 0; k < results.size(); ++k) {
+      unsigned i = indexOf(n.result(k));
+      copyBytes(bufs[i], results[k].data(), results[k].bytes());
+      values[i] = std::move(results[k]);
+    }
   }
-
   for (const ir::ParamUpdate &u : g_.updates) {
+    if (indexOf(u.next) == indexOf(u.param))
+      continue; // computed in place: already in the param's buffer
     const rt::Tensor &next = values[indexOf(u.next)];
     assert(next.shape() == values[indexOf(u.param)].shape() &&
            "an update has its param's shape");

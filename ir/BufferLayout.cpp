@@ -32,9 +32,15 @@ BufferLayout layoutBuffers(const Graph &g) {
                           p->init.low,  p->init.high,  p->init.gain};
     d.trainable = p->trainable;
   }
+  // An update computed in place (a memory slot led by its param) writes the
+  // param's buffer: the next value has no buffer of its own.
+  for (const auto &slot : g.memorySlots)
+    if (slot.front()->isParam())
+      out.index[slot[1]] = out.index[slot.front()];
   for (const auto &n : g.nodes())
     for (const Value *r : n->results())
-      add(r, rt::BufferRole::Temp);
+      if (!out.index.count(r))
+        add(r, rt::BufferRole::Temp);
   // Roles of results, in increasing priority.
   for (const auto &[param, grad] : g.gradients) {
     auto &d = out.buffers[out.index[grad]];
@@ -57,6 +63,8 @@ BufferLayout layoutBuffers(const Graph &g) {
   // training step's gradients are read only by its update nodes.
   for (size_t s = 0; s < g.memorySlots.size(); ++s)
     for (const Value *v : g.memorySlots[s]) {
+      if (g.memorySlots[s].front()->isParam())
+        break; // an update in place: the param's own buffer
       auto &d = out.buffers[out.index[v]];
       assert((d.role == rt::BufferRole::Temp || d.role == rt::BufferRole::Gradient) &&
              "the verifier keeps values read after the step out of memory slots");

@@ -6,7 +6,8 @@
 // from), params Param (OptState for optimizer state), the loss Loss,
 // outputs Output, recorded gradients Gradient, everything else Temp. Members
 // of a memory slot (graph.memorySlots) are Temp with that slot index; the
-// runtime gives each slot one place in an arena. Codegen and the interpreter
+// runtime gives each slot one place in an arena. The next value of an update
+// computed in place (a slot led by its param) maps to the param's buffer. Codegen and the interpreter
 // both use this order, so the same bound buffers run on either.
 //
 //===----------------------------------------------------------------------===//

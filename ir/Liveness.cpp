@@ -33,4 +33,36 @@ Liveness computeLiveness(const Graph &g) {
   return l;
 }
 
+bool canShareInPlace(const Value *a, const Value *b) {
+  const Node *n = b->def();
+  if (!n || !a->type().known || a->type() != b->type())
+    return false;
+  OpClass c = n->info().opClass;
+  return (c == OpClass::Elementwise || c == OpClass::Broadcast) &&
+         llvm::is_contained(n->inputs(), a);
+}
+
+int64_t lastReader(const Graph &g, const Value *v) {
+  int64_t last = -1;
+  for (size_t i = 0; i < g.nodes().size(); ++i)
+    if (llvm::is_contained(g.nodes()[i]->inputs(), v))
+      last = static_cast<int64_t>(i);
+  return last;
+}
+
+bool canUpdateInPlace(const Graph &g, const Value *param, const Value *next) {
+  const Node *n = next->def();
+  if (!n || !param->type().known || param->type() != next->type() ||
+      llvm::is_contained(g.outputs, param) || g.loss == param)
+    return false;
+  OpClass c = n->info().opClass;
+  if (c != OpClass::Elementwise && c != OpClass::Broadcast)
+    return false;
+  int64_t pos = -1;
+  for (size_t i = 0; i < g.nodes().size(); ++i)
+    if (g.nodes()[i].get() == n)
+      pos = static_cast<int64_t>(i);
+  return lastReader(g, param) <= pos;
+}
+
 } // namespace gradc::ir

@@ -7,9 +7,13 @@
 // position nodes().size(). In a training step gradients are read only by the
 // optimizer's nodes, so they are ordinary intermediates.
 //
-// Two results may share memory exactly when their lifetimes are disjoint:
-// one ends strictly before the other begins (a node never reads and writes
-// the same memory, so codegen may mark kernel pointers noalias).
+// Two results may share memory when their lifetimes are disjoint: one ends
+// strictly before the other begins. They may also share *in place*: `b`'s
+// node is elementwise (OpClass Elementwise or Broadcast), reads `a` as its
+// last use, and `b` has exactly `a`'s type, so the kernel reads each element
+// of `a` before it writes the same element of `b`. Codegen drops noalias
+// between such a pair. A param and the next value of its update share in
+// place the same way, when no node after the update's node reads the param.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -36,5 +40,17 @@ struct Liveness {
 };
 
 Liveness computeLiveness(const Graph &g);
+
+/// True when `b` may take `a`'s memory in place (see above): b's node is
+/// elementwise, reads `a`, and b has a's type. Lifetimes are the caller's.
+bool canShareInPlace(const Value *a, const Value *b);
+
+/// Position of the last node that reads `v` (any value), or -1 if none does.
+int64_t lastReader(const Graph &g, const Value *v);
+
+/// True when the update `param <- next` may be computed in place: next's node
+/// is elementwise with next of param's type, no later node reads the param,
+/// and the param is not an output.
+bool canUpdateInPlace(const Graph &g, const Value *param, const Value *next);
 
 } // namespace gradc::ir

@@ -201,7 +201,9 @@ private:
   }
 
   /// Every slot member is a live node result in one slot only, not read
-  /// after the step, and the lifetimes within a slot are disjoint.
+  /// after the step, and the lifetimes within a slot are disjoint or the
+  /// pair may share in place. A slot that starts with a param holds exactly
+  /// that param and the next value of its update, computed in place.
   llvm::Error verifyMemoryPlan() {
     if (g_.memorySlots.empty())
       return llvm::Error::success();
@@ -209,26 +211,58 @@ private:
     llvm::DenseSet<const Value *> placed;
     for (unsigned s = 0; s < g_.memorySlots.size(); ++s) {
       const auto &slot = g_.memorySlots[s];
-      for (unsigned i = 0; i < slot.size(); ++i) {
-        const Value *v = slot[i];
-        if (!v || !live_.contains(v) || !v->def())
+      for (const Value *v : slot) {
+        if (!v || !live_.contains(v) || !(v->def() || v->isParam()))
           return graphError(formatv("memory slot {0} holds a value that is not a node "
-                                    "result in the graph",
+                                    "result or param in the graph",
                                     s));
         if (!placed.insert(v).second)
           return valueError(*v, formatv("{0} is in more than one memory slot", ref(*v)));
+      }
+      if (slot.front()->isParam()) {
+        if (auto e = verifyInPlaceUpdate(s, slot))
+          return e;
+        continue;
+      }
+      for (unsigned i = 0; i < slot.size(); ++i) {
+        const Value *v = slot[i];
+        if (v->isParam())
+          return valueError(*v, formatv("param {0} must come first in memory slot {1}",
+                                        ref(*v), s));
         if (live.keptToEnd(v))
           return valueError(*v, formatv("{0} is read after the step (an output, the loss, "
                                         "an update or a gradient) and cannot share memory "
                                         "(memory slot {1})",
                                         ref(*v), s));
-        for (unsigned j = 0; j < i; ++j)
-          if (!Liveness::disjoint(live.of.lookup(v), live.of.lookup(slot[j])))
+        for (unsigned j = 0; j < i; ++j) {
+          Lifetime a = live.of.lookup(slot[j]), b = live.of.lookup(v);
+          bool inPlace = (a.last == b.def && canShareInPlace(slot[j], v)) ||
+                         (b.last == a.def && canShareInPlace(v, slot[j]));
+          if (!Liveness::disjoint(a, b) && !inPlace)
             return valueError(*v, formatv("{0} and {1} are live at the same time but share "
                                           "memory slot {2}",
                                           ref(*v), ref(*slot[j]), s));
+        }
       }
     }
+    return llvm::Error::success();
+  }
+
+  llvm::Error verifyInPlaceUpdate(unsigned s, const std::vector<Value *> &slot) const {
+    const Value *param = slot.front();
+    const Value *next = nullptr;
+    for (const ParamUpdate &u : g_.updates)
+      if (u.param == param)
+        next = u.next;
+    if (slot.size() != 2 || slot[1] != next)
+      return graphError(formatv("memory slot {0} starts with param {1}, so it must hold "
+                                "exactly {1} and the next value of its update",
+                                s, ref(*param)));
+    if (!canUpdateInPlace(g_, param, next))
+      return valueError(*next, formatv("{0} cannot be computed in place of {1} (memory slot "
+                                       "{2}): it needs an elementwise node of {1}'s type "
+                                       "after the last read of {1}",
+                                       ref(*next), ref(*param), s));
     return llvm::Error::success();
   }
 

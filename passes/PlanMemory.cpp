@@ -8,16 +8,24 @@
 // batch size (or 64). A slot's size is decided at run time, when the batch
 // is known: the largest of its members' sizes at that batch.
 //
+// In place first: an elementwise result takes the slot of an input that dies
+// at its node when their types match (ir/Liveness.h, canShareInPlace).
+//
 // The plan is recorded in graph.memorySlots (text IR: `memory %a, %b`);
 // ir/BufferLayout gives every member of a slot the same slot index, and the
 // runtime places each slot once in one arena. Results kept to the end
 // (outputs, loss, next values of updates, gradients of `gradc grad`) keep
-// buffers of their own. Nothing is computed in place.
+// buffers of their own, except that an update's next value is computed in
+// place in its param (`memory %W, %W.next`) when the param is read by no
+// later node and the next value's node is elementwise: the step then needs
+// neither a buffer for it nor a copy at the end.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 
 #include "ir/Liveness.h"
+
+#include <optional>
 
 namespace gradc::passes {
 
@@ -44,33 +52,54 @@ public:
       size_t busyUntil = 0; // last position of the newest member
     };
     std::vector<Slot> slots;
+    llvm::DenseMap<const Value *, size_t> slotOf;
     for (size_t i = 0; i < g.nodes().size(); ++i) {
-      for (Value *r : g.nodes()[i]->results()) {
+      const ir::Node &n = *g.nodes()[i];
+      for (Value *r : n.results()) {
         if (live.keptToEnd(r) || !r->type().known)
           continue;
+        // In place: the slot of an input that dies here, when r may take it.
+        std::optional<size_t> pick;
+        for (const Value *in : n.inputs()) {
+          auto it = slotOf.find(in);
+          if (it != slotOf.end() && slots[it->second].busyUntil == i &&
+              live.of.lookup(in).last == i && ir::canShareInPlace(in, r)) {
+            pick = it->second;
+            break;
+          }
+        }
+        // Else the best free slot (see the file comment), else a new one.
         int64_t need = bytes(r);
-        Slot *best = nullptr;
-        for (Slot &s : slots) {
-          if (s.busyUntil >= i)
-            continue;
-          bool fits = s.bytes >= need, bestFits = best && best->bytes >= need;
-          if (!best || (fits && (!bestFits || s.bytes < best->bytes)) ||
-              (!fits && !bestFits && s.bytes > best->bytes))
-            best = &s;
+        if (!pick) {
+          for (size_t s = 0; s < slots.size(); ++s) {
+            if (slots[s].busyUntil >= i)
+              continue;
+            bool fits = slots[s].bytes >= need;
+            bool bestFits = pick && slots[*pick].bytes >= need;
+            if (!pick || (fits && (!bestFits || slots[s].bytes < slots[*pick].bytes)) ||
+                (!fits && !bestFits && slots[s].bytes > slots[*pick].bytes))
+              pick = s;
+          }
         }
-        if (!best) {
+        if (!pick) {
+          pick = slots.size();
           slots.emplace_back();
-          best = &slots.back();
         }
-        best->members.push_back(r);
-        best->bytes = std::max(best->bytes, need);
-        best->busyUntil = live.of.lookup(r).last;
+        Slot &slot = slots[*pick];
+        slot.members.push_back(r);
+        slot.bytes = std::max(slot.bytes, need);
+        slot.busyUntil = live.of.lookup(r).last;
+        slotOf[r] = *pick;
       }
     }
 
     std::vector<std::vector<Value *>> plan;
     for (Slot &s : slots)
       plan.push_back(std::move(s.members));
+    // Updates in place: the next value is written straight into its param.
+    for (const ir::ParamUpdate &u : g.updates)
+      if (u.next->def() && ir::canUpdateInPlace(g, u.param, u.next))
+        plan.push_back({u.param, u.next});
     bool changed = plan != g.memorySlots;
     g.memorySlots = std::move(plan);
     return changed;

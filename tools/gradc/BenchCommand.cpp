@@ -53,27 +53,41 @@ void fillInputs(rt::Session &s, const ir::Graph &g, uint64_t seed) {
   }
 }
 
-/// Bytes of the step's buffers: `naive` gives every value its own buffer;
-/// `planned` places the memory slots in the session's arena instead.
+/// Bytes of the step's memory at `batch`. `naive`: one buffer for every value
+/// of the graph (inputs, params, node results). `planned`: what the session
+/// holds: buffers of their own, plus the arena of the memory slots (updates
+/// computed in place take no memory beyond their params).
 struct Memory {
-  double params = 0, optState = 0, other = 0; // one buffer per value
-  double slotted = 0;                         // of `other`: memory-slot members
-  double arena = 0;                           // what the slot members take planned
-  double naive() const { return params + optState + other; }
-  double planned() const { return naive() - slotted + arena; }
+  double params = 0, optState = 0; // persistent buffers
+  double naive = 0, planned = 0;
+  double slotted = 0, arena = 0;   // slot members one buffer each; their arena
 };
 
-Memory bufferBytes(const rt::Session &s, int64_t batch) {
+Memory memoryBytes(const ir::Graph &g, const rt::Session &s, int64_t batch) {
+  auto bytes = [&](DType dt, const Shape &shape) {
+    return static_cast<double>(numelFor(shape, batch).value_or(0)) * sizeOf(dt);
+  };
   Memory m;
+  for (const ir::Value *v : g.inputs())
+    m.naive += bytes(v->type().dtype, v->type().shape);
+  for (const ir::Value *v : g.params())
+    m.naive += bytes(v->type().dtype, v->type().shape);
+  for (const auto &n : g.nodes())
+    for (const ir::Value *v : n->results())
+      m.naive += bytes(v->type().dtype, v->type().shape);
   for (const rt::BufferDesc &b : s.buffers()) {
-    double bytes = static_cast<double>(numelFor(b.shape, batch).value_or(0)) * sizeOf(b.dtype);
-    (b.role == rt::BufferRole::Param      ? m.params
-     : b.role == rt::BufferRole::OptState ? m.optState
-                                          : m.other) += bytes;
+    double n = bytes(b.dtype, b.shape);
+    if (b.role == rt::BufferRole::Param)
+      m.params += n;
+    else if (b.role == rt::BufferRole::OptState)
+      m.optState += n;
     if (b.slot >= 0)
-      m.slotted += bytes;
+      m.slotted += n;
+    else
+      m.planned += n;
   }
   m.arena = static_cast<double>(s.arenaBytes());
+  m.planned += m.arena;
   return m;
 }
 
@@ -124,7 +138,7 @@ llvm::Error runBench(const BenchOptions &o) {
   size_t n = sorted.size();
   double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   double flops = ir::graphFlops(**g, batch);
-  Memory mem = bufferBytes(s, batch);
+  Memory mem = memoryBytes(**g, s, batch);
   const char *what = o.infer ? "inference" : "training step";
 
   llvm::raw_ostream &os = llvm::outs();
@@ -133,13 +147,11 @@ llvm::Error runBench(const BenchOptions &o) {
         "{{\"model\": \"{0}\", \"mode\": \"{1}\", \"batch\": {2}, \"threads\": {3}, "
         "\"compile_s\": {4:F4}, \"median_ms\": {5:F5}, \"min_ms\": {6:F5}, \"max_ms\": {7:F5}, "
         "\"steps\": {8}, \"warmup\": {9}, \"flops_per_step\": {10:F0}, \"gflops\": {11:F3}, "
-        "\"param_bytes\": {12:F0}, \"opt_state_bytes\": {13:F0}, \"other_bytes\": {14:F0}, "
-        "\"naive_bytes\": {15:F0}, \"planned_bytes\": {16:F0}, \"slotted_bytes\": {17:F0}, "
-        "\"arena_bytes\": {18:F0}}\n",
+        "\"param_bytes\": {12:F0}, \"opt_state_bytes\": {13:F0}, \"naive_bytes\": {14:F0}, "
+        "\"planned_bytes\": {15:F0}, \"slotted_bytes\": {16:F0}, \"arena_bytes\": {17:F0}}\n",
         o.model, o.infer ? "infer" : "train", batch, rt::numThreads(), compileSeconds, median,
         sorted.front(), sorted.back(), o.steps, o.warmup, flops, flops / median / 1e6,
-        mem.params, mem.optState, mem.other, mem.naive(), mem.planned(), mem.slotted,
-        mem.arena);
+        mem.params, mem.optState, mem.naive, mem.planned, mem.slotted, mem.arena);
     return llvm::Error::success();
   }
   os << llvm::formatv("gradc bench: {0} ({1}, batch {2}, {3} thread(s))\n", o.model, what,
@@ -151,11 +163,10 @@ llvm::Error runBench(const BenchOptions &o) {
   os << llvm::formatv("  throughput  {0:F0} samples/s\n", batch / median * 1e3);
   os << llvm::formatv("  compute     {0:F4} GFLOP per step, {1:F2} GFLOP/s\n", flops / 1e9,
                       flops / median / 1e6);
-  os << llvm::formatv("  memory      planned {0} of {1} with one buffer per value ({2:F0}%): "
-                      "params {3}, optimizer state {4}, other {5}\n",
-                      mib(mem.planned()), mib(mem.naive()),
-                      100 * mem.planned() / std::max(1.0, mem.naive()), mib(mem.params),
-                      mib(mem.optState), mib(mem.other));
+  os << llvm::formatv("  memory      planned {0}, {1:F0}% of {2} with one buffer per value "
+                      "(params {3}, optimizer state {4})\n",
+                      mib(mem.planned), 100 * mem.planned / std::max(1.0, mem.naive),
+                      mib(mem.naive), mib(mem.params), mib(mem.optState));
   os << llvm::formatv("  arena       {0} holds intermediates that take {1} one buffer each "
                       "({2:F0}%)\n",
                       mib(mem.arena), mib(mem.slotted),
