@@ -1,6 +1,6 @@
 //===- tools/gradc/main.cpp - The gradc command line ----------------------===//
 //
-// gradc train | run | grad | opt. Every option is declared here, scoped to its
+// gradc train | run | grad | opt | compile. Every option is declared here, scoped to its
 // subcommands, so `gradc <cmd> --help` shows exactly what that command takes
 // (LLVM's own options are hidden). The commands live in the other files.
 //
@@ -24,8 +24,10 @@ cl::SubCommand TrainCmd("train", "JIT-compile a model's training step and train 
 cl::SubCommand RunCmd("run", "Run inference: model outputs for inputs given as .npy files");
 cl::SubCommand GradCmd("grad", "Write the loss and the gradient of every trainable param");
 cl::SubCommand OptCmd("opt", "Run the compiler pipeline and print or dump the IR");
+cl::SubCommand CompileCmd("compile",
+                          "Compile a model to an object file and a C header (no runtime needed)");
 
-cl::SubCommandGroup AllCmds({&TrainCmd, &RunCmd, &GradCmd, &OptCmd});
+cl::SubCommandGroup AllCmds({&TrainCmd, &RunCmd, &GradCmd, &OptCmd, &CompileCmd});
 cl::SubCommandGroup RunGradCmds({&RunCmd, &GradCmd});
 cl::SubCommandGroup ExecCmds({&TrainCmd, &RunCmd, &GradCmd});
 
@@ -117,6 +119,40 @@ cl::opt<bool> PrintLLVM("print-llvm", cl::desc("Print the optimized LLVM IR of t
                         cl::sub(OptCmd), cl::cat(Category));
 cl::opt<bool> NoLocations("no-locations", cl::desc("Omit loc(...) from printed IR"),
                           cl::sub(OptCmd), cl::cat(Category));
+// compile
+cl::opt<std::string> CompileOutput("o", cl::desc("The object file (or assembly, LLVM IR) to write"),
+                                   cl::value_desc("FILE"), cl::Required, cl::sub(CompileCmd),
+                                   cl::cat(Category));
+cl::opt<std::string> CompileHeader("header", cl::desc("Also write the C header to FILE"),
+                                   cl::value_desc("FILE"), cl::sub(CompileCmd),
+                                   cl::cat(Category));
+cl::opt<std::string> CompileName("name",
+                                 cl::desc("Prefix of every exported symbol and macro (default: "
+                                          "the model file's name as a C identifier)"),
+                                 cl::value_desc("PREFIX"), cl::sub(CompileCmd),
+                                 cl::cat(Category));
+cl::opt<std::string> CompileEntry("entry",
+                                  cl::desc("Entry points: inference, the training step, or "
+                                           "both (default: both if the model has a loss)"),
+                                  cl::value_desc("infer|train|both"), cl::sub(CompileCmd),
+                                  cl::cat(Category));
+cl::opt<std::string> CompileParams("params",
+                                   cl::desc("Directory of <param>.npy files to embed (with "
+                                            "--embed-params)"),
+                                   cl::value_desc("DIR"), cl::sub(CompileCmd),
+                                   cl::cat(Category));
+cl::opt<bool> EmbedParams("embed-params",
+                          cl::desc("Put the params of --params DIR into the object as constants"),
+                          cl::sub(CompileCmd), cl::cat(Category));
+cl::opt<std::string> TargetCpu("target-cpu",
+                               cl::desc("CPU to generate code for (default: native, this "
+                                        "machine's CPU and features)"),
+                               cl::init("native"),
+                               cl::value_desc("native|x86-64-v4|x86-64-v3|x86-64"),
+                               cl::sub(CompileCmd), cl::cat(Category));
+cl::opt<std::string> Emit("emit", cl::desc("What -o holds (default: obj)"), cl::init("obj"),
+                          cl::value_desc("obj|asm|llvm"), cl::sub(CompileCmd),
+                          cl::cat(Category));
 } // namespace
 
 int main(int argc, char **argv) {
@@ -130,7 +166,10 @@ int main(int argc, char **argv) {
       "              [--clip-norm X] ... [--threads N] [--save-params DIR]\n"
       "  gradc run MODEL --params DIR --input NAME=FILE.npy --output-dir DIR\n"
       "  gradc grad MODEL --params DIR --input NAME=FILE.npy ... --output-dir DIR\n"
-      "  gradc opt MODEL [--train] [--print-ir-after-all] [--print-llvm] ...\n\n"
+      "  gradc opt MODEL [--train] [--print-ir-after-all] [--print-llvm] ...\n"
+      "  gradc compile MODEL -o model.o [--header model.h] [--name PREFIX]\n"
+      "              [--entry infer|train|both] [--params DIR --embed-params]\n"
+      "              [--target-cpu native|x86-64-v4|x86-64-v3|x86-64] [--emit obj|asm|llvm]\n\n"
       "Run 'gradc <command> --help' for a command's options.\n");
 
   Error err = Error::success();
@@ -184,8 +223,24 @@ int main(int argc, char **argv) {
     o.inst.printLocations = !NoLocations;
     o.printLLVM = PrintLLVM;
     err = driver::runOpt(o);
+  } else if (CompileCmd) {
+    driver::CompileOptions o;
+    o.model = Model;
+    o.output = CompileOutput;
+    o.header = CompileHeader;
+    o.name = CompileName;
+    o.entry = CompileEntry;
+    o.params = CompileParams;
+    o.embedParams = EmbedParams;
+    o.targetCpu = TargetCpu;
+    o.emit = Emit;
+    o.commandLine = "gradc";
+    for (int i = 1; i < argc; ++i)
+      o.commandLine += std::string(" ") + argv[i];
+    err = driver::runCompile(o);
   } else {
-    errs() << "gradc: error: no command given (train, run, grad or opt); see gradc --help\n";
+    errs() << "gradc: error: no command given (train, run, grad, opt or compile); see gradc "
+              "--help\n";
     return 1;
   }
   if (err) {
