@@ -4,10 +4,11 @@
  * one output OUT and, for training, a second input LAB of type LAB_T:
  *   cc -std=c99 -Wall -Wextra -pedantic -Werror -DM_HEADER='"m.h"' -DM=m -DMU=M \
  *      -DIN=X -DOUT=LOGITS -DLAB=Y -DLAB_T=int32_t aot_driver.c m.o -lm
- * Usage: aot_driver DIR BATCH SEED LR
+ * Usage: aot_driver DIR BATCH SEED LR STEPS
  * Reads DIR/in.bin and DIR/lab.bin (raw arrays), writes DIR/params_init.bin,
  * DIR/out.bin (inference on the initial params), DIR/params_after.bin,
- * DIR/opt_after.bin and DIR/loss.bin (one training step, step 1), and checks
+ * DIR/opt_after.bin and DIR/loss.bin (after training steps 1..STEPS on the
+ * same batch; the loss is the last step's), and checks
  * the error codes of bad arguments. Prints "ok" and exits 0 when all went well.
  */
 #define _POSIX_C_SOURCE 200112L
@@ -61,14 +62,16 @@ int main(int argc, char **argv) {
   float *in, *out, loss = -1;
   LAB_T *lab;
   size_t ws_bytes;
-  if (argc != 5) {
-    fprintf(stderr, "usage: aot_driver DIR BATCH SEED LR\n");
+  int64_t step, steps;
+  if (argc != 6) {
+    fprintf(stderr, "usage: aot_driver DIR BATCH SEED LR STEPS\n");
     return 2;
   }
   dir = argv[1];
   batch = atoll(argv[2]);
   seed = strtoull(argv[3], NULL, 10);
   lr = atof(argv[4]);
+  steps = atoll(argv[5]);
   expect(FN(_abi_version)(), MAC(_ABI_VERSION), "abi version");
 
   params = alloc(MAC(_PARAMS_SIZE));
@@ -89,7 +92,9 @@ int main(int argc, char **argv) {
   io("out.bin", out, NUMEL(OUT, batch) * sizeof *out, 1);
 
   memset(opt, 0, MAC(_OPT_STATE_SIZE));
-  expect(FN(_train_step)(params, opt, ws, batch, in, lab, lr, 1, &loss), MAC(_OK), "train_step");
+  for (step = 1; step <= steps; ++step)
+    expect(FN(_train_step)(params, opt, ws, batch, in, lab, lr, step, &loss), MAC(_OK),
+           "train_step");
   io("params_after.bin", params, MAC(_PARAMS_SIZE), 1);
   io("opt_after.bin", opt, MAC(_OPT_STATE_SIZE), 1);
   io("loss.bin", &loss, sizeof loss, 1);

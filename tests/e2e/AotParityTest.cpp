@@ -4,11 +4,13 @@
 // and header, `cc -std=c99 -Wall -Wextra -pedantic -Werror` links
 // tests/aot/aot_driver.c against it with only -lm, and the driver (plain C,
 // no gradc runtime) initializes the params from a seed, runs inference and
-// one training step on inputs this test wrote, and dumps the raw buffers.
+// training steps on inputs this test wrote, and dumps the raw buffers.
 // The test then does the same through the JIT (rt::ParamStore, rt::Session,
 // rt::feedHyperInputs) and compares, per param:
 //   - initial params: bitwise (the object's RNG port vs runtime/Rng),
-//   - inference outputs, the loss and the updated params: bitwise when the
+//   - inference outputs, the loss, the updated params and optimizer state
+//     (after 1 step, or 3 for Adam, whose hyper inputs change per step; the
+//     object computes them from lr and the step): bitwise when the
 //     JIT compiles for the same CPU as the object (same module, same
 //     passes), and within 1e-5 relative of the host JIT for an x86-64
 //     (SSE2-only) object, whose kernels use other vector widths and so sum
@@ -29,12 +31,14 @@
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/TargetParser/Host.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 using namespace gradc;
@@ -43,16 +47,19 @@ namespace {
 
 struct Case {
   const char *name;  // test name
-  const char *model; // examples/<model>.pbtxt
+  const char *model; // in the source tree
   const char *cpu;   // --target-cpu
   const char *in, *out, *lab, *labType; // driver macros (upper-case array names)
+  double lr;
+  int steps;
 };
 
 const Case kCases[] = {
-    {"mlp_mnist_native", "mlp_mnist", "native", "X", "LOGITS", "Y", "int32_t"},
-    {"mlp_mnist_x86_64", "mlp_mnist", "x86-64", "X", "LOGITS", "Y", "int32_t"},
-    {"xor_native", "xor", "native", "X", "P", "T", "float"},
-    {"xor_x86_64_v3", "xor", "x86-64-v3", "X", "P", "T", "float"},
+    {"mlp_mnist_native", "examples/mlp_mnist.pbtxt", "native", "X", "LOGITS", "Y", "int32_t", 0.1, 1},
+    {"mlp_mnist_x86_64", "examples/mlp_mnist.pbtxt", "x86-64", "X", "LOGITS", "Y", "int32_t", 0.1, 1},
+    {"xor_x86_64_v3", "examples/xor.pbtxt", "x86-64-v3", "X", "P", "T", "float", 2.0, 1},
+    // Adam: optimizer state, and hyper inputs that change with the step.
+    {"xor_adam_native", "tests/aot/xor_adam.pbtxt", "native", "X", "P", "T", "float", 0.05, 3},
 };
 
 constexpr int64_t kBatch = 7; // not a multiple of any vector width
@@ -62,6 +69,13 @@ std::string join(llvm::StringRef dir, llvm::StringRef name) {
   llvm::SmallString<256> p(dir);
   llvm::sys::path::append(p, name);
   return std::string(p);
+}
+
+/// Exact text of a double.
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
 }
 
 /// Runs argv, output to `log`; returns the exit code and fills `text`.
@@ -110,7 +124,12 @@ class AotParity : public ::testing::TestWithParam<Case> {};
 
 TEST_P(AotParity, ObjectMatchesJit) {
   const Case &c = GetParam();
-  std::string model = std::string("examples/") + c.model + ".pbtxt";
+  if (std::string(c.cpu) == "x86-64-v3") {
+    llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+    if (!features.lookup("avx2") || !features.lookup("fma"))
+      GTEST_SKIP() << "this CPU cannot run x86-64-v3 code";
+  }
+  std::string model = c.model;
   auto cc = llvm::sys::findProgramByName("cc");
   ASSERT_TRUE(!!cc) << "no C compiler 'cc' on PATH";
   llvm::SmallString<256> dirBuf;
@@ -180,7 +199,10 @@ TEST_P(AotParity, ObjectMatchesJit) {
   };
   writeRaw("in.bin", *in);
   writeRaw("lab.bin", *lab);
-  ASSERT_EQ(run({exe, dir, std::to_string(kBatch), std::to_string(kSeed), "0.1"}, log, text), 0)
+  ASSERT_EQ(run({exe, dir, std::to_string(kBatch), std::to_string(kSeed), num(c.lr),
+                 std::to_string(c.steps)},
+                log, text),
+            0)
       << text;
 
   std::string init = readFile(join(dir, "params_init.bin"));
@@ -199,8 +221,10 @@ TEST_P(AotParity, ObjectMatchesJit) {
   compare("inference output", reinterpret_cast<const float *>(out.data()), jitOut.f32(),
           jitOut.numel(), exact);
 
-  test::expectOk(rt::feedHyperInputs(train, 0.1, 1));
-  test::expectOk(train.run());
+  for (int t = 1; t <= c.steps; ++t) {
+    test::expectOk(rt::feedHyperInputs(train, c.lr, t));
+    test::expectOk(train.run());
+  }
   std::string loss = readFile(join(dir, "loss.bin"));
   ASSERT_EQ(loss.size(), sizeof(float));
   compare("loss", reinterpret_cast<const float *>(loss.data()),
@@ -210,6 +234,12 @@ TEST_P(AotParity, ObjectMatchesJit) {
   for (const codegen::AotTensor &t : layout.params)
     compare(("updated param " + t.name).c_str(),
             reinterpret_cast<const float *>(after.data() + t.offset), params.find(t.name)->f32(),
+            t.numel, exact);
+  std::string state = readFile(join(dir, "opt_after.bin"));
+  ASSERT_EQ(int64_t(state.size()), layout.optStateBytes);
+  for (const codegen::AotTensor &t : layout.optState)
+    compare(("optimizer state " + t.name).c_str(),
+            reinterpret_cast<const float *>(state.data() + t.offset), params.find(t.name)->f32(),
             t.numel, exact);
 
   // Nothing but libc and libm.

@@ -145,8 +145,10 @@ cl::opt<bool> EmbedParams("embed-params",
                           cl::desc("Put the params of --params DIR into the object as constants"),
                           cl::sub(CompileCmd), cl::cat(Category));
 cl::opt<std::string> TargetCpu("target-cpu",
-                               cl::desc("CPU to generate code for (default: native, this "
-                                        "machine's CPU and features)"),
+                               cl::desc("CPU to generate code for: native (default: this "
+                                        "machine's CPU and features), x86-64-v4 (AVX-512), "
+                                        "x86-64-v3 (AVX2), x86-64 (SSE2: any x86-64), or "
+                                        "another CPU name LLVM knows"),
                                cl::init("native"),
                                cl::value_desc("native|x86-64-v4|x86-64-v3|x86-64"),
                                cl::sub(CompileCmd), cl::cat(Category));
