@@ -138,9 +138,8 @@ std::string aotHeader(const AotLayout &l, const AotOptions &o, const std::string
      << "_MAX_BATCH */\n"
      << "#define " << P << "_ERR_STEP " << kAotBadStep << " /* training step < 1 */\n\n"
      << "#define " << P << "_ALIGNMENT " << kAotAlignment << "\n";
-  int64_t maxBatch = std::min(l.infer ? l.infer->maxBatch : INT64_MAX,
-                              l.train ? l.train->maxBatch : INT64_MAX);
-  os << "#define " << P << "_MAX_BATCH ((int64_t)" << maxBatch << ")\n\n";
+  os << "#define " << P << "_MAX_BATCH ((int64_t)"
+     << (l.infer ? l.infer : l.train)->maxBatch << ")\n\n";
 
   os << "/* Params: one buffer of " << P << "_PARAMS_SIZE bytes holding " << l.params.size()
      << " tensors,\n * each at its _OFFSET (bytes) with _NUMEL elements, row-major. */\n"

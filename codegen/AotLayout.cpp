@@ -172,6 +172,9 @@ llvm::Expected<AotLayout> layoutAot(const ir::Graph *infer, const ir::Graph *tra
   if (l.train)
     if (auto e = layoutEntry(*l.train, l, "training"))
       return e;
+  // One limit for the whole object, as the header states it.
+  if (l.infer && l.train)
+    l.infer->maxBatch = l.train->maxBatch = std::min(l.infer->maxBatch, l.train->maxBatch);
   return l;
 }
 

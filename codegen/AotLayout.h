@@ -71,7 +71,10 @@ struct AotEntry {
   std::vector<AotArray> outputs; // model outputs (inference only)
   int lossBuffer = -1;           // training: the loss
   int64_t workspaceFixed = 0, workspacePerSample = 0;
-  int64_t maxBatch = 0; // largest batch whose workspace size fits in int64
+  /// The largest batch the entries accept (<PREFIX>_MAX_BATCH): at most
+  /// INT32_MAX, and every workspace size and offset fits in int64 with room
+  /// to spare. The same for both entries of an object.
+  int64_t maxBatch = 0;
 };
 
 struct AotLayout {
