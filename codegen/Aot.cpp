@@ -2,7 +2,8 @@
 //
 // compileAot: lay out the caller's buffers (AotLayout), add the steps to one
 // module as internal functions (ModuleBuilder's addStepFunction, as the JIT
-// builds its one step), define gradc_parallel_for as a serial loop and add
+// builds its one step), define gradc_parallel_for (serial, or on pthreads
+// with --threads) and add
 // the exported entry points (AotEntries), then target and optimize the
 // module exactly as the JIT does (HostTarget's finishModule) with a
 // position-independent target machine, and emit it with the code generator
@@ -55,7 +56,7 @@ llvm::Expected<AotArtifact> compileAot(const AotOptions &o) {
       return f.takeError();
     trainStep = *f;
   }
-  defineSerialParallelFor(*m);
+  defineParallelFor(*m, o.threads);
   if (auto e = addAotEntries(*m, *layout, o.prefix, inferStep, trainStep, o.embeddedParams))
     return e;
   if (auto e = verifyStepModule(*m))

@@ -5,8 +5,9 @@
 // HostTarget pipeline as the JIT's, plus exported C entry points
 // (AotEntries.h), emitted as an object file, assembly or LLVM IR, together
 // with a C99 header that documents and declares them (AotHeader.cpp). The
-// object needs libc and libm only: gradc_parallel_for is defined inside it
-// as a serial loop. Nothing here touches files; the driver writes them.
+// object needs libc and libm only (and pthread with threads > 1):
+// gradc_parallel_for is defined inside it. Nothing here touches files; the
+// driver writes them.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -36,6 +37,9 @@ struct AotOptions {
   /// For the header's comment: the model file and the command line.
   std::string source, commandLine;
   unsigned optLevel = 3;
+  /// Threads a parallel loop uses: 1 = serial (no pthread); N > 1 = up to N
+  /// (the caller and N-1 pthreads created per loop).
+  unsigned threads = 1;
 };
 
 struct AotArtifact {

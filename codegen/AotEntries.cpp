@@ -51,7 +51,21 @@ struct Entry {
     for (unsigned i = 0; i < names.size(); ++i)
       fn->getArg(i)->setName(names[i]);
   }
+  /// Fills the existing, empty function `f`.
+  explicit Entry(llvm::Function *f)
+      : fn(f), b(llvm::BasicBlock::Create(f->getContext(), "entry", f)) {}
   Value *arg(unsigned i) { return fn->getArg(i); }
+
+  /// if (cond) return;  (a void function)
+  void failIfVoid(Value *cond) {
+    llvm::LLVMContext &c = fn->getContext();
+    auto *fail = llvm::BasicBlock::Create(c, "return", fn);
+    auto *next = llvm::BasicBlock::Create(c, "ok", fn);
+    b.CreateCondBr(cond, fail, next);
+    b.SetInsertPoint(fail);
+    b.CreateRetVoid();
+    b.SetInsertPoint(next);
+  }
 
   /// if (cond) return status;
   void failIf(Value *cond, int status) {
@@ -70,15 +84,18 @@ struct Entry {
   }
 
   /// for (i = 0; i < n; ++i) body(i)
-  void loop(Value *n, llvm::function_ref<void(Value *)> body) {
+  void loop(Value *n, llvm::function_ref<void(Value *)> body) { loopFrom(b.getInt64(0), n, body); }
+
+  /// for (i = first; i < n; ++i) body(i)
+  void loopFrom(Value *first, Value *n, llvm::function_ref<void(Value *)> body) {
     llvm::LLVMContext &c = fn->getContext();
     llvm::BasicBlock *pre = b.GetInsertBlock();
     auto *head = llvm::BasicBlock::Create(c, "loop", fn);
     auto *exit = llvm::BasicBlock::Create(c, "loop.end", fn);
-    b.CreateCondBr(b.CreateICmpSGT(n, b.getInt64(0)), head, exit);
+    b.CreateCondBr(b.CreateICmpSLT(first, n), head, exit);
     b.SetInsertPoint(head);
     llvm::PHINode *i = b.CreatePHI(b.getInt64Ty(), 2, "i");
-    i->addIncoming(b.getInt64(0), pre);
+    i->addIncoming(first, pre);
     body(i);
     Value *next = b.CreateAdd(i, b.getInt64(1), "", true, true);
     i->addIncoming(next, b.GetInsertBlock());
@@ -358,11 +375,108 @@ llvm::Error addEmbeddedParams(llvm::Module &m, const AotLayout &l, const std::st
 
 } // namespace
 
-void defineSerialParallelFor(llvm::Module &m) {
+namespace {
+
+/// The pthread version of gradc_parallel_for's body (see the header).
+void emitThreadedParallelFor(llvm::Function *f, unsigned threads) {
+  llvm::Module &m = *f->getParent();
+  llvm::LLVMContext &c = m.getContext();
+  llvm::Type *ptr = llvm::PointerType::getUnqual(c);
+  llvm::Type *i64 = llvm::Type::getInt64Ty(c);
+  llvm::Type *i32 = llvm::Type::getInt32Ty(c);
+  auto *bodyTy = llvm::FunctionType::get(llvm::Type::getVoidTy(c), {ptr, i64, i64}, false);
+  // A chunk: { body, ctx, begin, end }, what a thread runs.
+  auto *chunkTy = llvm::StructType::get(c, {ptr, ptr, i64, i64});
+
+  // void *gradc_aot_chunk(void *chunk): the thread's start routine.
+  auto *start = llvm::Function::Create(llvm::FunctionType::get(ptr, {ptr}, false),
+                                       llvm::Function::InternalLinkage, "gradc_aot_chunk", m);
+  start->addFnAttr(llvm::Attribute::NoUnwind);
+  {
+    IRBuilder<> b(llvm::BasicBlock::Create(c, "entry", start));
+    Value *a = start->getArg(0);
+    Value *fields[4];
+    for (unsigned i = 0; i < 4; ++i)
+      fields[i] = b.CreateLoad(chunkTy->getElementType(i), b.CreateStructGEP(chunkTy, a, i));
+    b.CreateCall(bodyTy, fields[0], {fields[1], fields[2], fields[3]});
+    b.CreateRet(llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(c)));
+  }
+  // int pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+  // int pthread_join(pthread_t, void **);   pthread_t is an unsigned long on Linux.
+  llvm::FunctionCallee create =
+      m.getOrInsertFunction("pthread_create", i32, ptr, ptr, ptr, ptr);
+  llvm::FunctionCallee join = m.getOrInsertFunction("pthread_join", i32, i64, ptr);
+
+  Entry x{f};
+  IRBuilder<> &b = x.b;
+  Value *body = f->getArg(0), *ctx = f->getArg(1), *n = f->getArg(2), *grain = f->getArg(3);
+  auto *chunksTy = llvm::ArrayType::get(chunkTy, threads);
+  auto *idsTy = llvm::ArrayType::get(i64, threads);
+  Value *chunks = b.CreateAlloca(chunksTy, nullptr, "chunks");
+  Value *ids = b.CreateAlloca(idsTy, nullptr, "threads");
+  Value *started = b.CreateAlloca(llvm::ArrayType::get(b.getInt8Ty(), threads), nullptr, "started");
+  // parts = clamp(n / max(grain, 1), 1, threads); size = ceil(n / parts).
+  Value *g = b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, grain, b.getInt64(1));
+  Value *parts = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateSDiv(n, g),
+                                         b.getInt64(threads));
+  parts = b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, parts, b.getInt64(1));
+  Value *size = b.CreateSDiv(b.CreateAdd(n, b.CreateSub(parts, b.getInt64(1))), parts);
+  x.failIfVoid(b.CreateICmpSLE(n, b.getInt64(0)));
+  auto range = [&](Value *t) {
+    Value *begin = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateMul(t, size), n);
+    Value *end = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateAdd(begin, size), n);
+    return std::make_pair(begin, end);
+  };
+  // Chunks 1..parts-1 on new threads.
+  x.loopFrom(b.getInt64(1), parts, [&](Value *t) {
+    auto [begin, end] = range(t);
+    Value *chunk = b.CreateInBoundsGEP(chunksTy, chunks, {b.getInt64(0), t});
+    Value *values[4] = {body, ctx, begin, end};
+    for (unsigned i = 0; i < 4; ++i)
+      b.CreateStore(values[i], b.CreateStructGEP(chunkTy, chunk, i));
+    Value *id = b.CreateInBoundsGEP(idsTy, ids, {b.getInt64(0), t});
+    Value *rc = b.CreateCall(create, {id, llvm::ConstantPointerNull::get(
+                                              llvm::PointerType::getUnqual(c)),
+                                      start, chunk});
+    Value *ok = b.CreateICmpEQ(rc, b.getInt32(0));
+    b.CreateStore(b.CreateZExt(ok, b.getInt8Ty()),
+                  b.CreateInBoundsGEP(b.getInt8Ty(), started, t));
+    // No thread: run the chunk here.
+    auto *inl = llvm::BasicBlock::Create(c, "inline", f);
+    auto *next = llvm::BasicBlock::Create(c, "next", f);
+    b.CreateCondBr(ok, next, inl);
+    b.SetInsertPoint(inl);
+    b.CreateCall(bodyTy, body, {ctx, begin, end});
+    b.CreateBr(next);
+    b.SetInsertPoint(next);
+  });
+  auto [begin0, end0] = range(b.getInt64(0));
+  b.CreateCall(bodyTy, body, {ctx, begin0, end0});
+  x.loopFrom(b.getInt64(1), parts, [&](Value *t) {
+    Value *was = b.CreateLoad(b.getInt8Ty(), b.CreateInBoundsGEP(b.getInt8Ty(), started, t));
+    auto *doJoin = llvm::BasicBlock::Create(c, "join", f);
+    auto *next = llvm::BasicBlock::Create(c, "joined", f);
+    b.CreateCondBr(b.CreateICmpNE(was, b.getInt8(0)), doJoin, next);
+    b.SetInsertPoint(doJoin);
+    Value *id = b.CreateLoad(i64, b.CreateInBoundsGEP(idsTy, ids, {b.getInt64(0), t}));
+    b.CreateCall(join, {id, llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(c))});
+    b.CreateBr(next);
+    b.SetInsertPoint(next);
+  });
+  b.CreateRetVoid();
+}
+
+} // namespace
+
+void defineParallelFor(llvm::Module &m, unsigned threads) {
   llvm::Function *f = m.getFunction(kParallelForName);
   if (!f || !f->isDeclaration())
     return; // no kernel splits a loop
   f->setLinkage(llvm::GlobalValue::InternalLinkage);
+  if (threads > 1) {
+    emitThreadedParallelFor(f, threads);
+    return;
+  }
   llvm::LLVMContext &c = m.getContext();
   IRBuilder<> b(llvm::BasicBlock::Create(c, "entry", f));
   auto *run = llvm::BasicBlock::Create(c, "run", f);

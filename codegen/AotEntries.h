@@ -31,10 +31,14 @@ enum AotStatus : int {
   kAotBadStep = 4,     // training step counter < 1
 };
 
-/// Defines gradc_parallel_for in `m` (internal linkage) as a serial loop:
-/// body(ctx, 0, n) when n > 0. Kernels compute every output the same way
-/// for any split of the range, so results equal the threaded JIT's.
-void defineSerialParallelFor(llvm::Module &m);
+/// Defines gradc_parallel_for in `m` (internal linkage). threads <= 1: a
+/// serial loop, body(ctx, 0, n) when n > 0. threads > 1: [0, n) is cut into
+/// at most `threads` contiguous chunks of at least `grain` iterations; the
+/// caller runs the first, a new pthread each of the others (a chunk whose
+/// thread cannot be created runs on the caller), and all are joined before
+/// it returns. Kernels compute every output the same way for any split of
+/// the range, so results equal the JIT's at any thread count.
+void defineParallelFor(llvm::Module &m, unsigned threads);
 
 /// Adds the exported entry points to `m`: <prefix>_abi_version,
 /// <prefix>_init_params, <prefix>_infer (if inferStep), <prefix>_train_step

@@ -101,9 +101,15 @@ std::string aotHeader(const AotLayout &l, const AotOptions &o, const std::string
      << " *   command:    " << o.commandLine << "\n"
      << " *   target CPU: " << (cpu.empty() ? "generic" : cpu)
      << (o.cpu.empty() ? " (the compiling host's CPU and features)" : "") << "\n"
-     << " *   threads:    none (kernels run on the calling thread)\n"
-     << " *\n"
-     << " * Link: cc -std=c99 prog.c <object> -lm   (the object needs libc and libm only)\n"
+     << (o.threads > 1
+             ? " *   threads:    up to " + std::to_string(o.threads) +
+                   " per parallel loop (the caller and pthreads it creates)\n"
+                   " *\n"
+                   " * Link: cc -std=c99 prog.c <object> -lm -lpthread   (libc, libm, pthread)\n"
+             : std::string(" *   threads:    none (kernels run on the calling thread)\n"
+                           " *\n"
+                           " * Link: cc -std=c99 prog.c <object> -lm   (the object needs libc "
+                           "and libm only)\n"))
      << " *\n"
      << " * ABI rules (docs/AOT.md):\n"
      << " *   - All state lives in caller-owned buffers; the object has no globals\n"

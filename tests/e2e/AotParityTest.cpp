@@ -15,8 +15,9 @@
 //     passes), and within 1e-5 relative of the host JIT for an x86-64
 //     (SSE2-only) object, whose kernels use other vector widths and so sum
 //     in another order.
-// The header also compiles warning-free as C++17. `nm -u` of each object
-// lists nothing outside libc and libm.
+// One case compiles with --threads 3 (loops split over pthreads): still
+// bitwise. The header also compiles warning-free as C++17. `nm -u` of each
+// object lists nothing outside libc and libm (and pthread with --threads).
 //
 //===----------------------------------------------------------------------===//
 #include "tests/TestUtil.h"
@@ -52,11 +53,14 @@ struct Case {
   const char *in, *out, *lab, *labType; // driver macros (upper-case array names)
   double lr;
   int steps;
+  unsigned threads = 1; // --threads
 };
 
 const Case kCases[] = {
     {"mlp_mnist_native", "examples/mlp_mnist.pbtxt", "native", "X", "LOGITS", "Y", "int32_t", 0.1, 1},
     {"mlp_mnist_x86_64", "examples/mlp_mnist.pbtxt", "x86-64", "X", "LOGITS", "Y", "int32_t", 0.1, 1},
+    // Parallel loops split over 3 pthreads (the matmuls split their rows).
+    {"mlp_mnist_threads", "examples/mlp_mnist.pbtxt", "native", "X", "LOGITS", "Y", "int32_t", 0.1, 2, 3},
     {"xor_x86_64_v3", "examples/xor.pbtxt", "x86-64-v3", "X", "P", "T", "float", 2.0, 1},
     // Adam: optimizer state, and hyper inputs that change with the step.
     {"xor_adam_native", "tests/aot/xor_adam.pbtxt", "native", "X", "P", "T", "float", 0.05, 3},
@@ -139,7 +143,8 @@ TEST_P(AotParity, ObjectMatchesJit) {
 
   // Compile, check the header as C++ too, link, run.
   ASSERT_EQ(run({GRADC_BINARY_DIR "/tools/gradc", "compile", test::sourcePath(model), "-o", obj,
-                 "--header", hdr, "--name", "aotm", "--target-cpu", c.cpu},
+                 "--header", hdr, "--name", "aotm", "--target-cpu", c.cpu, "--threads",
+                 std::to_string(c.threads)},
                 log, text),
             0)
       << text;
@@ -161,7 +166,7 @@ TEST_P(AotParity, ObjectMatchesJit) {
                  "-DM_HEADER=\"m.h\"", "-DM=aotm", "-DMU=AOTM", std::string("-DIN=") + c.in,
                  std::string("-DOUT=") + c.out, std::string("-DLAB=") + c.lab,
                  std::string("-DLAB_T=") + c.labType, test::sourcePath("tests/aot/aot_driver.c"),
-                 obj, "-lm", "-o", exe},
+                 obj, "-lm", c.threads > 1 ? "-lpthread" : "-lm", "-o", exe},
                 log, text),
             0)
       << text;
@@ -250,13 +255,18 @@ TEST_P(AotParity, ObjectMatchesJit) {
   const llvm::StringRef allowed[] = {
       "_GLOBAL_OFFSET_TABLE_", "memcpy", "memset", "memmove", "malloc", "free",
       "log", "cos", "pow", "exp", "sqrt", "expf", "logf", "tanhf", "sqrtf", "powf",
-      "floorf", "ceilf", "truncf", "roundf", "rintf", "nearbyintf", "fmaf", "erff"};
+      "floorf", "ceilf", "truncf", "roundf", "rintf", "nearbyintf", "fmaf", "erff",
+      "pthread_create", "pthread_join"};
   llvm::SmallVector<llvm::StringRef> lines;
   llvm::StringRef(text).split(lines, '\n', -1, false);
+  bool usesThreads = false;
   for (llvm::StringRef line : lines) {
     llvm::StringRef sym = line.trim().drop_front(1).trim(); // "U name"
-    EXPECT_TRUE(llvm::is_contained(allowed, sym)) << "undefined symbol outside libc/libm: " << sym.str();
+    EXPECT_TRUE(llvm::is_contained(allowed, sym))
+        << "undefined symbol outside libc/libm/pthread: " << sym.str();
+    usesThreads |= sym.starts_with("pthread_");
   }
+  EXPECT_EQ(usesThreads, c.threads > 1) << "pthread is used exactly when --threads > 1";
   if (!HasFailure())
     llvm::sys::fs::remove_directories(dir);
 }

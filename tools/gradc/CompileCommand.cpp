@@ -23,6 +23,9 @@ namespace gradc::driver {
 
 namespace {
 
+/// The most threads an object's parallel loops may use (a stack array each).
+constexpr unsigned kMaxCompileThreads = 256;
+
 bool isCIdentifier(llvm::StringRef s) {
   if (s.empty() || llvm::isDigit(s[0]))
     return false;
@@ -101,6 +104,10 @@ llvm::Error runCompile(const CompileOptions &o) {
     return error("--name '" + aot.prefix +
                  "' is not a C identifier (letters, digits and '_', not starting with a digit)");
   aot.cpu = o.targetCpu == "native" ? std::string() : o.targetCpu;
+  if (o.threads < 1 || o.threads > kMaxCompileThreads)
+    return error("--threads must be between 1 and " + std::to_string(kMaxCompileThreads) +
+                 ", got " + std::to_string(o.threads));
+  aot.threads = o.threads;
 
   std::unique_ptr<ir::Graph> infer, train;
   if (o.entry != "train") {

@@ -85,6 +85,7 @@ struct CompileOptions {
   bool embedParams = false;
   std::string targetCpu = "native";
   std::string emit = "obj"; // obj | asm | llvm
+  unsigned threads = 1;     // --threads
   std::string commandLine;  // recorded in the header
 };
 

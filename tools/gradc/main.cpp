@@ -152,6 +152,12 @@ cl::opt<std::string> TargetCpu("target-cpu",
                                cl::init("native"),
                                cl::value_desc("native|x86-64-v4|x86-64-v3|x86-64"),
                                cl::sub(CompileCmd), cl::cat(Category));
+cl::opt<unsigned> CompileThreads("threads",
+                                 cl::desc("Threads each parallel loop of the object uses: 1 "
+                                          "(default) runs on the caller only; N > 1 creates "
+                                          "up to N-1 pthreads per loop (link with -lpthread)"),
+                                 cl::init(1), cl::value_desc("N"), cl::sub(CompileCmd),
+                                 cl::cat(Category));
 cl::opt<std::string> Emit("emit", cl::desc("What -o holds (default: obj)"), cl::init("obj"),
                           cl::value_desc("obj|asm|llvm"), cl::sub(CompileCmd),
                           cl::cat(Category));
@@ -171,7 +177,8 @@ int main(int argc, char **argv) {
       "  gradc opt MODEL [--train] [--print-ir-after-all] [--print-llvm] ...\n"
       "  gradc compile MODEL -o model.o [--header model.h] [--name PREFIX]\n"
       "              [--entry infer|train|both] [--params DIR --embed-params]\n"
-      "              [--target-cpu native|x86-64-v4|x86-64-v3|x86-64] [--emit obj|asm|llvm]\n\n"
+      "              [--target-cpu native|x86-64-v4|x86-64-v3|x86-64] [--threads N]\n"
+      "              [--emit obj|asm|llvm]\n\n"
       "Run 'gradc <command> --help' for a command's options.\n");
 
   Error err = Error::success();
@@ -236,6 +243,7 @@ int main(int argc, char **argv) {
     o.embedParams = EmbedParams;
     o.targetCpu = TargetCpu;
     o.emit = Emit;
+    o.threads = CompileThreads;
     o.commandLine = "gradc";
     for (int i = 1; i < argc; ++i)
       o.commandLine += std::string(" ") + argv[i];
