@@ -43,8 +43,8 @@ llvm::Expected<AotArtifact> compileAot(const AotOptions &o) {
   auto m = std::make_unique<llvm::Module>(o.prefix, ctx);
   llvm::Function *inferStep = nullptr, *trainStep = nullptr;
   if (o.infer) {
-    auto f = addStepFunction(*o.infer, layout->infer->layout, target, *m,
-                             o.prefix + "_infer_step", llvm::Function::InternalLinkage);
+    auto f = addStepFunction(*o.infer, layout->infer->layout, target, *m, o.prefix + "_infer_step",
+                             llvm::Function::InternalLinkage);
     if (!f)
       return f.takeError();
     inferStep = *f;

@@ -146,8 +146,7 @@ Value *slotPointer(IRBuilder<> &b, const AotSlot &s, const AotLayout &l, Value *
   case AotSlot::Param:
     return b.CreateInBoundsGEP(b.getInt8Ty(), params, b.getInt64(l.params[s.tensor].offset));
   case AotSlot::OptState:
-    return b.CreateInBoundsGEP(b.getInt8Ty(), optState,
-                               b.getInt64(l.optState[s.tensor].offset));
+    return b.CreateInBoundsGEP(b.getInt8Ty(), optState, b.getInt64(l.optState[s.tensor].offset));
   case AotSlot::Workspace:
     break;
   }
@@ -185,9 +184,8 @@ Value *hyperValue(IRBuilder<> &b, const rt::BufferDesc &d, Value *lr, Value *ste
 
 /// Builds the pointer table of `e` on the stack, copies the inputs in, and
 /// calls `step`. `inputs[k]` is the caller's pointer for e.inputs[k].
-Value *runStep(Entry &x, const AotEntry &e, const AotLayout &l, llvm::Function *step,
-               Value *params, Value *optState, Value *workspace, Value *batch,
-               llvm::ArrayRef<Value *> inputs) {
+Value *runStep(Entry &x, const AotEntry &e, const AotLayout &l, llvm::Function *step, Value *params,
+               Value *optState, Value *workspace, Value *batch, llvm::ArrayRef<Value *> inputs) {
   IRBuilder<> &b = x.b;
   llvm::Type *ptr = b.getPtrTy();
   auto *tableTy = llvm::ArrayType::get(ptr, e.slots.size());
@@ -355,17 +353,16 @@ llvm::Error addEmbeddedParams(llvm::Module &m, const AotLayout &l, const std::st
       return error("no value for param '" + t.name + "' to embed");
     if (v->dtype() != t.dtype || v->shape() != t.shape)
       return error("param '" + t.name + "' holds " + dtypeName(v->dtype()) +
-                   shapeToString(v->shape()) + " but the model declares " +
-                   dtypeName(t.dtype) + shapeToString(t.shape));
+                   shapeToString(v->shape()) + " but the model declares " + dtypeName(t.dtype) +
+                   shapeToString(t.shape));
     std::memcpy(bytes.data() + t.offset, v->data(), v->bytes());
   }
   llvm::LLVMContext &c = m.getContext();
-  auto *data = llvm::ConstantDataArray::get(c, llvm::ArrayRef<uint8_t>(
-                                                   reinterpret_cast<uint8_t *>(bytes.data()),
-                                                   bytes.size()));
-  auto *g = new llvm::GlobalVariable(m, data->getType(), /*isConstant=*/true,
-                                     llvm::GlobalValue::InternalLinkage, data,
-                                     prefix + "_params_data");
+  auto *data = llvm::ConstantDataArray::get(
+      c, llvm::ArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(bytes.data()), bytes.size()));
+  auto *g =
+      new llvm::GlobalVariable(m, data->getType(), /*isConstant=*/true,
+                               llvm::GlobalValue::InternalLinkage, data, prefix + "_params_data");
   g->setAlignment(llvm::Align(kAotAlignment));
   g->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
   Entry x(m, prefix + "_embedded_params", llvm::PointerType::getUnqual(c), {}, {});
@@ -403,8 +400,7 @@ void emitThreadedParallelFor(llvm::Function *f, unsigned threads) {
   }
   // int pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
   // int pthread_join(pthread_t, void **);   pthread_t is an unsigned long on Linux.
-  llvm::FunctionCallee create =
-      m.getOrInsertFunction("pthread_create", i32, ptr, ptr, ptr, ptr);
+  llvm::FunctionCallee create = m.getOrInsertFunction("pthread_create", i32, ptr, ptr, ptr, ptr);
   llvm::FunctionCallee join = m.getOrInsertFunction("pthread_join", i32, i64, ptr);
 
   Entry x{f};
@@ -417,8 +413,8 @@ void emitThreadedParallelFor(llvm::Function *f, unsigned threads) {
   Value *started = b.CreateAlloca(llvm::ArrayType::get(b.getInt8Ty(), threads), nullptr, "started");
   // parts = clamp(n / max(grain, 1), 1, threads); size = ceil(n / parts).
   Value *g = b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, grain, b.getInt64(1));
-  Value *parts = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateSDiv(n, g),
-                                         b.getInt64(threads));
+  Value *parts =
+      b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateSDiv(n, g), b.getInt64(threads));
   parts = b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, parts, b.getInt64(1));
   Value *size = b.CreateSDiv(b.CreateAdd(n, b.CreateSub(parts, b.getInt64(1))), parts);
   x.failIfVoid(b.CreateICmpSLE(n, b.getInt64(0)));
@@ -435,12 +431,11 @@ void emitThreadedParallelFor(llvm::Function *f, unsigned threads) {
     for (unsigned i = 0; i < 4; ++i)
       b.CreateStore(values[i], b.CreateStructGEP(chunkTy, chunk, i));
     Value *id = b.CreateInBoundsGEP(idsTy, ids, {b.getInt64(0), t});
-    Value *rc = b.CreateCall(create, {id, llvm::ConstantPointerNull::get(
-                                              llvm::PointerType::getUnqual(c)),
-                                      start, chunk});
+    Value *rc =
+        b.CreateCall(create, {id, llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(c)),
+                              start, chunk});
     Value *ok = b.CreateICmpEQ(rc, b.getInt32(0));
-    b.CreateStore(b.CreateZExt(ok, b.getInt8Ty()),
-                  b.CreateInBoundsGEP(b.getInt8Ty(), started, t));
+    b.CreateStore(b.CreateZExt(ok, b.getInt8Ty()), b.CreateInBoundsGEP(b.getInt8Ty(), started, t));
     // No thread: run the chunk here.
     auto *inl = llvm::BasicBlock::Create(c, "inline", f);
     auto *next = llvm::BasicBlock::Create(c, "next", f);
@@ -485,8 +480,8 @@ void defineParallelFor(llvm::Module &m, unsigned threads) {
   b.CreateCondBr(b.CreateICmpSGT(n, b.getInt64(0)), run, done);
   b.SetInsertPoint(run);
   llvm::Type *ptr = b.getPtrTy();
-  auto *bodyTy = llvm::FunctionType::get(b.getVoidTy(), {ptr, b.getInt64Ty(), b.getInt64Ty()},
-                                         false);
+  auto *bodyTy =
+      llvm::FunctionType::get(b.getVoidTy(), {ptr, b.getInt64Ty(), b.getInt64Ty()}, false);
   b.CreateCall(bodyTy, f->getArg(0), {f->getArg(1), b.getInt64(0), n});
   b.CreateBr(done);
   b.SetInsertPoint(done);
@@ -508,8 +503,8 @@ llvm::Error addAotEntries(llvm::Module &m, const AotLayout &l, const std::string
     if (e.lossBuffer >= 0) {
       const rt::BufferDesc &d = e.layout.buffers[e.lossBuffer];
       if (d.dtype != DType::F32 || !d.shape.empty())
-        return error("the loss '" + d.name + "' is " + dtypeName(d.dtype) +
-                     shapeToString(d.shape) + "; gradc compile needs an f32 scalar loss");
+        return error("the loss '" + d.name + "' is " + dtypeName(d.dtype) + shapeToString(d.shape) +
+                     "; gradc compile needs an f32 scalar loss");
     }
     addTrain(m, l, prefix, trainStep);
   }

@@ -115,8 +115,7 @@ std::string aotHeader(const AotLayout &l, const AotOptions &o, const std::string
      << " *   - All state lives in caller-owned buffers; the object has no globals\n"
      << " *     and no mutable static data. Calls with distinct workspaces (and, for\n"
      << " *     training, distinct params/opt_state) may run concurrently.\n"
-     << " *   - params, opt_state and workspace must be " << P
-     << "_ALIGNMENT-byte aligned\n"
+     << " *   - params, opt_state and workspace must be " << P << "_ALIGNMENT-byte aligned\n"
      << " *     (C11 aligned_alloc, posix_memalign); input and output arrays need\n"
      << " *     only their element type's alignment and may not overlap workspace.\n"
      << " *   - Arrays are dense and row-major; `batch` is the leading dimension N.\n"
@@ -129,8 +128,7 @@ std::string aotHeader(const AotLayout &l, const AotOptions &o, const std::string
      << "#include <stddef.h>\n#include <stdint.h>\n\n"
      << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
 
-  os << "/* The ABI version of this header; " << p
-     << "_abi_version() returns the object's. */\n"
+  os << "/* The ABI version of this header; " << p << "_abi_version() returns the object's. */\n"
      << "#define " << P << "_ABI_VERSION " << kAotAbiVersion << "\n"
      << "int " << p << "_abi_version(void);\n\n";
 
@@ -144,8 +142,8 @@ std::string aotHeader(const AotLayout &l, const AotOptions &o, const std::string
      << "_MAX_BATCH */\n"
      << "#define " << P << "_ERR_STEP " << kAotBadStep << " /* training step < 1 */\n\n"
      << "#define " << P << "_ALIGNMENT " << kAotAlignment << "\n";
-  os << "#define " << P << "_MAX_BATCH ((int64_t)"
-     << (l.infer ? l.infer : l.train)->maxBatch << ")\n\n";
+  os << "#define " << P << "_MAX_BATCH ((int64_t)" << (l.infer ? l.infer : l.train)->maxBatch
+     << ")\n\n";
 
   os << "/* Params: one buffer of " << P << "_PARAMS_SIZE bytes holding " << l.params.size()
      << " tensors,\n * each at its _OFFSET (bytes) with _NUMEL elements, row-major. */\n"
@@ -215,12 +213,11 @@ std::string aotHeader(const AotLayout &l, const AotOptions &o, const std::string
     for (const auto *list : {&e->inputs, &e->outputs})
       for (const AotArray &a : *list)
         if (seen.insert(a.cName).second)
-          counts += "#define " + P + "_" + llvm::StringRef(a.cName).upper() +
-                    "_NUMEL(batch) " + numelExpr(a.shape) + "\n";
+          counts += "#define " + P + "_" + llvm::StringRef(a.cName).upper() + "_NUMEL(batch) " +
+                    numelExpr(a.shape) + "\n";
   }
   if (!counts.empty())
-    os << "/* Elements of each input and output array for `batch` samples. */\n" << counts
-       << "\n";
+    os << "/* Elements of each input and output array for `batch` samples. */\n" << counts << "\n";
 
   os << "#ifdef __cplusplus\n} /* extern \"C\" */\n#endif\n\n#endif /* " << P << "_H */\n";
   os.flush();

@@ -147,8 +147,7 @@ llvm::Expected<AotLayout> layoutAot(const ir::Graph *infer, const ir::Graph *tra
     auto [bytes, batchDims] = bytesPerSample(b.dtype, b.shape);
     if (batchDims)
       return error(rt::roleName(b.role) + std::string(" '") + b.name + "': shape " +
-                   shapeToString(b.shape) +
-                   " has the batch dimension N; params have fixed shapes");
+                   shapeToString(b.shape) + " has the batch dimension N; params have fixed shapes");
     bool isParam = b.role == rt::BufferRole::Param;
     AotTensor t;
     t.name = b.name;

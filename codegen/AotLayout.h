@@ -48,8 +48,8 @@ struct AotTensor {
 /// Where one buffer of a step lives.
 struct AotSlot {
   enum Kind { Param, OptState, Workspace } kind = Workspace;
-  unsigned tensor = 0;      // Param, OptState: index into AotLayout's lists
-  int64_t fixed = 0;        // Workspace: offset = fixed + perSample * batch
+  unsigned tensor = 0; // Param, OptState: index into AotLayout's lists
+  int64_t fixed = 0;   // Workspace: offset = fixed + perSample * batch
   int64_t perSample = 0;
 };
 
@@ -66,7 +66,7 @@ struct AotArray {
 struct AotEntry {
   const ir::Graph *graph = nullptr;
   ir::BufferLayout layout;
-  std::vector<AotSlot> slots; // by buffer index
+  std::vector<AotSlot> slots;    // by buffer index
   std::vector<AotArray> inputs;  // data inputs some node reads, in graph order
   std::vector<AotArray> outputs; // model outputs (inference only)
   int lossBuffer = -1;           // training: the loss

@@ -32,11 +32,11 @@
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/TargetParser/Host.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <cmath>
 #include <cstdio>
@@ -47,9 +47,9 @@ using namespace gradc;
 namespace {
 
 struct Case {
-  const char *name;  // test name
-  const char *model; // in the source tree
-  const char *cpu;   // --target-cpu
+  const char *name;                     // test name
+  const char *model;                    // in the source tree
+  const char *cpu;                      // --target-cpu
   const char *in, *out, *lab, *labType; // driver macros (upper-case array names)
   double lr;
   int steps;
@@ -57,10 +57,13 @@ struct Case {
 };
 
 const Case kCases[] = {
-    {"mlp_mnist_native", "examples/mlp_mnist.pbtxt", "native", "X", "LOGITS", "Y", "int32_t", 0.1, 1},
-    {"mlp_mnist_x86_64", "examples/mlp_mnist.pbtxt", "x86-64", "X", "LOGITS", "Y", "int32_t", 0.1, 1},
+    {"mlp_mnist_native", "examples/mlp_mnist.pbtxt", "native", "X", "LOGITS", "Y", "int32_t", 0.1,
+     1},
+    {"mlp_mnist_x86_64", "examples/mlp_mnist.pbtxt", "x86-64", "X", "LOGITS", "Y", "int32_t", 0.1,
+     1},
     // Parallel loops split over 3 pthreads (the matmuls split their rows).
-    {"mlp_mnist_threads", "examples/mlp_mnist.pbtxt", "native", "X", "LOGITS", "Y", "int32_t", 0.1, 2, 3},
+    {"mlp_mnist_threads", "examples/mlp_mnist.pbtxt", "native", "X", "LOGITS", "Y", "int32_t", 0.1,
+     2, 3},
     {"xor_x86_64_v3", "examples/xor.pbtxt", "x86-64-v3", "X", "P", "T", "float", 2.0, 1},
     // Adam: optimizer state, and hyper inputs that change with the step.
     {"xor_adam_native", "tests/aot/xor_adam.pbtxt", "native", "X", "P", "T", "float", 0.05, 3},
@@ -152,21 +155,38 @@ TEST_P(AotParity, ObjectMatchesJit) {
   {
     std::error_code ec;
     llvm::raw_fd_ostream os(cxxSrc, ec);
-    os << "#include \"m.h\"\nint main() { return aotm_abi_version() == AOTM_ABI_VERSION ? 0 : 1; }\n";
+    os << "#include \"m.h\"\nint main() { return aotm_abi_version() == AOTM_ABI_VERSION ? 0 : 1; "
+          "}\n";
   }
   if (auto cxx = llvm::sys::findProgramByName("c++")) {
-    EXPECT_EQ(run({*cxx, "-std=c++17", "-Wall", "-Wextra", "-pedantic", "-Werror", "-c", "-I",
-                   dir, cxxSrc, "-o", join(dir, "h.o")},
+    EXPECT_EQ(run({*cxx, "-std=c++17", "-Wall", "-Wextra", "-pedantic", "-Werror", "-c", "-I", dir,
+                   cxxSrc, "-o", join(dir, "h.o")},
                   log, text),
               0)
         << "header as C++: " << text;
   }
   std::string exe = join(dir, "driver");
-  ASSERT_EQ(run({*cc, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-I", dir,
-                 "-DM_HEADER=\"m.h\"", "-DM=aotm", "-DMU=AOTM", std::string("-DIN=") + c.in,
-                 std::string("-DOUT=") + c.out, std::string("-DLAB=") + c.lab,
-                 std::string("-DLAB_T=") + c.labType, test::sourcePath("tests/aot/aot_driver.c"),
-                 obj, "-lm", c.threads > 1 ? "-lpthread" : "-lm", "-o", exe},
+  ASSERT_EQ(run({*cc,
+                 "-std=c99",
+                 "-Wall",
+                 "-Wextra",
+                 "-pedantic",
+                 "-Werror",
+                 "-I",
+                 dir,
+                 "-DM_HEADER=\"m.h\"",
+                 "-DM=aotm",
+                 "-DMU=AOTM",
+                 std::string("-DIN=") + c.in,
+                 std::string("-DOUT=") + c.out,
+                 std::string("-DLAB=") + c.lab,
+                 std::string("-DLAB_T=") + c.labType,
+                 test::sourcePath("tests/aot/aot_driver.c"),
+                 obj,
+                 "-lm",
+                 c.threads > 1 ? "-lpthread" : "-lm",
+                 "-o",
+                 exe},
                 log, text),
             0)
       << text;
@@ -252,11 +272,32 @@ TEST_P(AotParity, ObjectMatchesJit) {
   ASSERT_TRUE(!!nm);
   ASSERT_EQ(run({*nm, "-u", obj}, log, text), 0) << text;
   // (_GLOBAL_OFFSET_TABLE_ is the linker's.)
-  const llvm::StringRef allowed[] = {
-      "_GLOBAL_OFFSET_TABLE_", "memcpy", "memset", "memmove", "malloc", "free",
-      "log", "cos", "pow", "exp", "sqrt", "expf", "logf", "tanhf", "sqrtf", "powf",
-      "floorf", "ceilf", "truncf", "roundf", "rintf", "nearbyintf", "fmaf", "erff",
-      "pthread_create", "pthread_join"};
+  const llvm::StringRef allowed[] = {"_GLOBAL_OFFSET_TABLE_",
+                                     "memcpy",
+                                     "memset",
+                                     "memmove",
+                                     "malloc",
+                                     "free",
+                                     "log",
+                                     "cos",
+                                     "pow",
+                                     "exp",
+                                     "sqrt",
+                                     "expf",
+                                     "logf",
+                                     "tanhf",
+                                     "sqrtf",
+                                     "powf",
+                                     "floorf",
+                                     "ceilf",
+                                     "truncf",
+                                     "roundf",
+                                     "rintf",
+                                     "nearbyintf",
+                                     "fmaf",
+                                     "erff",
+                                     "pthread_create",
+                                     "pthread_join"};
   llvm::SmallVector<llvm::StringRef> lines;
   llvm::StringRef(text).split(lines, '\n', -1, false);
   bool usesThreads = false;
