@@ -88,6 +88,16 @@ std::string arrayParams(const std::vector<AotArray> &arrays, bool out) {
   return s;
 }
 
+/// True when an entry takes an int32 array (labels).
+bool hasIntInput(const AotLayout &l) {
+  for (const AotEntry *e : {l.infer.get(), l.train.get()})
+    if (e)
+      for (const AotArray &a : e->inputs)
+        if (a.dtype == DType::I32)
+          return true;
+  return false;
+}
+
 } // namespace
 
 std::string aotHeader(const AotLayout &l, const AotOptions &o, const std::string &cpu) {
@@ -112,8 +122,8 @@ std::string aotHeader(const AotLayout &l, const AotOptions &o, const std::string
                            "and libm only)\n"))
      << " *\n"
      << " * ABI rules (docs/AOT.md):\n"
-     << " *   - All state lives in caller-owned buffers; the object has no globals\n"
-     << " *     and no mutable static data. Calls with distinct workspaces (and, for\n"
+     << " *   - All state lives in caller-owned buffers; the object has no mutable\n"
+     << " *     global or static data. Calls with distinct workspaces (and, for\n"
      << " *     training, distinct params/opt_state) may run concurrently.\n"
      << " *   - params, opt_state and workspace must be " << P << "_ALIGNMENT-byte aligned\n"
      << " *     (C11 aligned_alloc, posix_memalign); input and output arrays need\n"
@@ -121,8 +131,9 @@ std::string aotHeader(const AotLayout &l, const AotOptions &o, const std::string
      << " *   - Arrays are dense and row-major; `batch` is the leading dimension N.\n"
      << " *   - Functions return " << P << "_OK (0) or an error code and write\n"
      << " *     nothing when they return an error.\n"
-     << " *   - Labels (int32) outside [0, classes) give an unspecified loss but\n"
-     << " *     never an out-of-bounds access.\n"
+     << (hasIntInput(l) ? " *   - Labels (int32) outside [0, classes) give an unspecified loss but\n"
+                          " *     never an out-of-bounds access.\n"
+                        : "")
      << " */\n"
      << "#ifndef " << P << "_H\n#define " << P << "_H\n\n"
      << "#include <stddef.h>\n#include <stdint.h>\n\n"
