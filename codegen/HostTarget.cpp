@@ -14,6 +14,7 @@
 #include "llvm/Analysis/LoopAnalysisManager.h"
 #include "llvm/IR/PassManager.h"
 #include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/TargetSelect.h"
 
@@ -43,17 +44,31 @@ static llvm::CodeGenOptLevel codeGenLevel(unsigned optLevel) {
   }
 }
 
-llvm::Expected<llvm::orc::JITTargetMachineBuilder> hostTargetBuilder(unsigned optLevel,
-                                                                     const std::string &cpu) {
+llvm::Expected<llvm::orc::JITTargetMachineBuilder>
+hostTargetBuilder(unsigned optLevel, const std::string &cpu, bool positionIndependent) {
   initializeNativeTarget();
   auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!jtmb)
     return jtmb.takeError();
   if (!cpu.empty()) {
+    // Ask before building: LLVM itself only warns and ignores an unknown CPU.
+    std::string msg;
+    const llvm::Target *target =
+        llvm::TargetRegistry::lookupTarget(jtmb->getTargetTriple().str(), msg);
+    if (!target)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+    std::unique_ptr<llvm::MCSubtargetInfo> sti(
+        target->createMCSubtargetInfo(jtmb->getTargetTriple().str(), "", ""));
+    if (!sti || !sti->isCPUStringValid(cpu))
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "unknown target CPU '" + cpu + "' for " +
+                                         jtmb->getTargetTriple().str());
     jtmb->setCPU(cpu);
     jtmb->setFeatures("");
   }
   jtmb->setCodeGenOptLevel(codeGenLevel(optLevel));
+  if (positionIndependent)
+    jtmb->setRelocationModel(llvm::Reloc::PIC_);
   return jtmb;
 }
 
@@ -111,6 +126,11 @@ void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, unsigned optLevel)
                                     ? pb.buildO0DefaultPipeline(level)
                                     : pb.buildPerModuleDefaultPipeline(level);
   mpm.run(m, mam);
+}
+
+void finishModule(llvm::Module &m, llvm::TargetMachine &tm, unsigned optLevel) {
+  targetModule(m, tm);
+  optimizeModule(m, tm, optLevel);
 }
 
 } // namespace gradc::codegen

@@ -17,9 +17,11 @@ void initializeNativeTarget();
 /// A target machine builder for the host: its triple, CPU name and feature
 /// set (so AVX-512 is used where the CPU has it), and the code generator
 /// level matching `optLevel` (0-3). A non-empty `cpu` replaces the host CPU
-/// and its features with that CPU's defaults.
-llvm::Expected<llvm::orc::JITTargetMachineBuilder> hostTargetBuilder(unsigned optLevel,
-                                                                     const std::string &cpu);
+/// and its features with that CPU's defaults; a CPU LLVM does not know is an
+/// error. `positionIndependent` asks for PIC, which object files linked
+/// into PIE executables need; it changes addressing only, never arithmetic.
+llvm::Expected<llvm::orc::JITTargetMachineBuilder>
+hostTargetBuilder(unsigned optLevel, const std::string &cpu, bool positionIndependent = false);
 
 /// The vector shape explicit-vector kernels should use on `tm`'s CPU.
 TargetInfo targetInfo(const llvm::TargetMachine &tm);
@@ -32,5 +34,9 @@ void targetModule(llvm::Module &m, llvm::TargetMachine &tm);
 /// Runs the new pass manager's default per-module pipeline at `optLevel`
 /// (0-3) with `tm`'s cost model: loop and SLP vectorization from -O2 on.
 void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, unsigned optLevel);
+
+/// What the JIT and AOT compilation share after building the module:
+/// targetModule, then optimizeModule. Only the emission differs after it.
+void finishModule(llvm::Module &m, llvm::TargetMachine &tm, unsigned optLevel);
 
 } // namespace gradc::codegen

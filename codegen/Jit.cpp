@@ -103,8 +103,7 @@ llvm::Expected<std::unique_ptr<rt::Executable>> compileGraph(const ir::Graph &g,
   auto module = buildStepModule(g, layout, targetInfo(**tm), *ctx);
   if (!module)
     return module.takeError();
-  targetModule(**module, **tm);
-  optimizeModule(**module, **tm, opts.optLevel);
+  finishModule(**module, **tm, opts.optLevel);
   if (opts.llvmIROut) {
     opts.llvmIROut->clear();
     llvm::raw_string_ostream os(*opts.llvmIROut);

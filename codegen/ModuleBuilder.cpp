@@ -81,16 +81,16 @@ llvm::Function *declareKernel(llvm::Module &m, const ir::Node &n, size_t index,
 
 } // namespace
 
-llvm::Expected<std::unique_ptr<llvm::Module>>
-buildStepModule(const ir::Graph &g, const ir::BufferLayout &layout, const TargetInfo &target,
-                llvm::LLVMContext &ctx) {
-  auto m = std::make_unique<llvm::Module>(g.name.empty() ? "gradc" : g.name, ctx);
+llvm::Expected<llvm::Function *> addStepFunction(const ir::Graph &g, const ir::BufferLayout &layout,
+                                                 const TargetInfo &target, llvm::Module &m,
+                                                 llvm::StringRef name,
+                                                 llvm::GlobalValue::LinkageTypes linkage) {
+  llvm::LLVMContext &ctx = m.getContext();
   llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
   llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
 
   auto *stepTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, i64}, false);
-  auto *step =
-      llvm::Function::Create(stepTy, llvm::Function::ExternalLinkage, kStepFunctionName, *m);
+  auto *step = llvm::Function::Create(stepTy, linkage, name, m);
   step->addFnAttr(llvm::Attribute::NoUnwind);
   llvm::Argument *table = step->getArg(0);
   llvm::Argument *batch = step->getArg(1);
@@ -108,7 +108,7 @@ buildStepModule(const ir::Graph &g, const ir::BufferLayout &layout, const Target
   size_t index = 0;
   for (const auto &node : g.nodes()) {
     const ir::Node &n = *node;
-    llvm::Function *kernel = declareKernel(*m, n, index++, layout);
+    llvm::Function *kernel = declareKernel(m, n, index++, layout);
     KernelCtx k(kernel, n, target);
     if (llvm::Error e = loweringFor(n.op())(k, n))
       return ir::nodeError(n, g, "cannot generate code: " + llvm::toString(std::move(e)));
@@ -136,13 +136,29 @@ buildStepModule(const ir::Graph &g, const ir::BufferLayout &layout, const Target
                    bytes);
   }
   b.CreateRetVoid();
+  return step;
+}
 
+llvm::Error verifyStepModule(const llvm::Module &m) {
   std::string msg;
   llvm::raw_string_ostream os(msg);
-  if (llvm::verifyModule(*m, &os))
+  if (llvm::verifyModule(m, &os))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "internal error: codegen produced invalid LLVM IR: " +
                                        os.str());
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::unique_ptr<llvm::Module>>
+buildStepModule(const ir::Graph &g, const ir::BufferLayout &layout, const TargetInfo &target,
+                llvm::LLVMContext &ctx) {
+  auto m = std::make_unique<llvm::Module>(g.name.empty() ? "gradc" : g.name, ctx);
+  auto step = addStepFunction(g, layout, target, *m, kStepFunctionName,
+                              llvm::Function::ExternalLinkage);
+  if (!step)
+    return step.takeError();
+  if (llvm::Error e = verifyStepModule(*m))
+    return e;
   return m;
 }
 

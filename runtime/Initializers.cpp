@@ -12,6 +12,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -56,13 +57,12 @@ Fans fansOf(const Shape &s) {
   return f;
 }
 
-enum class Draw { None, Uniform, Normal };
-
 } // namespace
 
 bool isKnownInitializer(const std::string &kind) { return llvm::is_contained(kKinds, kind); }
 
-llvm::Error initializeTensor(Tensor &t, const InitSpec &spec, Rng &rng, const std::string &what) {
+llvm::Expected<InitAffine> initializerAffine(const InitSpec &spec, const Shape &shape,
+                                             DType dtype, const std::string &what) {
   if (!isKnownInitializer(spec.kind))
     return error(what, "unknown initializer '" + spec.kind + "'");
   for (double v : {spec.value, spec.mean, spec.std, spec.low, spec.high, spec.gain})
@@ -75,13 +75,12 @@ llvm::Error initializeTensor(Tensor &t, const InitSpec &spec, Rng &rng, const st
                                      num(spec.high)));
   if (spec.gain < 0)
     return error(what, llvm::formatv("gain must be >= 0, got {0}", num(spec.gain)));
-  if (t.numel() == 0)
-    return llvm::Error::success();
 
   // Every element is a + b * draw().
-  double a = 0, b = 0;
-  Draw draw = Draw::None;
-  Fans fans = fansOf(t.shape());
+  InitAffine r;
+  double &a = r.a, &b = r.b;
+  InitDraw &draw = r.draw;
+  Fans fans = fansOf(shape);
   auto gainOr = [&](double dflt) { return spec.gain > 0 ? spec.gain : dflt; };
   llvm::StringRef kind = spec.kind;
   if (kind == "zeros") {
@@ -89,32 +88,47 @@ llvm::Error initializeTensor(Tensor &t, const InitSpec &spec, Rng &rng, const st
   } else if (kind == "constant") {
     a = spec.value;
   } else if (kind == "normal") {
-    a = spec.mean, b = spec.std, draw = Draw::Normal;
+    a = spec.mean, b = spec.std, draw = InitDraw::Normal;
   } else if (kind == "uniform") {
-    a = spec.low, b = spec.high - spec.low, draw = Draw::Uniform;
+    a = spec.low, b = spec.high - spec.low, draw = InitDraw::Uniform;
   } else if (kind == "kaiming_normal") {
-    b = gainOr(std::sqrt(2.0)) / std::sqrt(fans.in), draw = Draw::Normal;
+    b = gainOr(std::sqrt(2.0)) / std::sqrt(fans.in), draw = InitDraw::Normal;
   } else if (kind == "kaiming_uniform") {
     double bound = gainOr(std::sqrt(2.0)) * std::sqrt(3.0 / fans.in);
-    a = -bound, b = 2 * bound, draw = Draw::Uniform;
+    a = -bound, b = 2 * bound, draw = InitDraw::Uniform;
   } else {
     assert(kind == "xavier_uniform" && "kinds are listed in kKinds");
     double bound = gainOr(1.0) * std::sqrt(6.0 / (fans.in + fans.out));
-    a = -bound, b = 2 * bound, draw = Draw::Uniform;
+    a = -bound, b = 2 * bound, draw = InitDraw::Uniform;
   }
 
-  if (t.dtype() == DType::I32) {
+  if (dtype == DType::I32) {
     // Integer params (rare: e.g. a fixed index table) take exact constants only.
-    if (draw != Draw::None || a != std::trunc(a) || std::fabs(a) > 2147483647.0)
+    if (draw != InitDraw::None || a != std::trunc(a) || std::fabs(a) > 2147483647.0)
       return error(what, "initializer " + spec.kind + " cannot fill an i32 param");
-    std::fill_n(t.i32(), t.numel(), static_cast<int32_t>(a));
-    return llvm::Error::success();
+    return r;
   }
   if (!std::isfinite(static_cast<float>(a)) || !std::isfinite(static_cast<float>(b)))
     return error(what, "initializer " + spec.kind + " parameters are out of f32 range");
+  return r;
+}
+
+llvm::Error initializeTensor(Tensor &t, const InitSpec &spec, Rng &rng, const std::string &what) {
+  auto affine = initializerAffine(spec, t.shape(), t.dtype(), what);
+  if (!affine)
+    return affine.takeError();
+  if (t.numel() == 0)
+    return llvm::Error::success();
+  auto [a, b, draw] = *affine;
+  if (t.dtype() == DType::I32) {
+    std::fill_n(t.i32(), t.numel(), static_cast<int32_t>(a));
+    return llvm::Error::success();
+  }
   float *p = t.f32();
   for (int64_t i = 0, n = t.numel(); i < n; ++i) {
-    double x = draw == Draw::Normal ? rng.normal() : draw == Draw::Uniform ? rng.uniform() : 0;
+    double x = draw == InitDraw::Normal    ? rng.normal()
+               : draw == InitDraw::Uniform ? rng.uniform()
+                                           : 0;
     p[i] = static_cast<float>(a + b * x);
   }
   return llvm::Error::success();

@@ -21,6 +21,22 @@
 
 namespace gradc::rt {
 
+/// How an initializer draws element values.
+enum class InitDraw { None, Uniform, Normal };
+
+/// Every element of a param initialized by a spec is float(a + b * x), x
+/// the next draw (Rng::uniform, Rng::normal, or 0 for None), computed in
+/// double. Generated code (AOT param initialization) uses the same a and b.
+struct InitAffine {
+  double a = 0, b = 0;
+  InitDraw draw = InitDraw::None;
+};
+
+/// The affine form of `spec` for a param of `shape` and `dtype`; the errors
+/// of initializeTensor.
+llvm::Expected<InitAffine> initializerAffine(const InitSpec &spec, const Shape &shape,
+                                             DType dtype, const std::string &what);
+
 /// Fills `t` (f32) according to `spec`, drawing from `rng`. Unknown kinds and
 /// invalid parameters (std < 0, low > high) are errors naming `what`.
 llvm::Error initializeTensor(Tensor &t, const InitSpec &spec, Rng &rng,

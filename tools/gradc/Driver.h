@@ -83,7 +83,22 @@ struct OptOptions {
   bool printLLVM = false;
 };
 
+struct CompileOptions {
+  std::string model;
+  std::string output;      // -o
+  std::string header;      // --header; empty: none
+  std::string name;        // --name; empty: from the model file name
+  std::string entry;       // infer | train | both; empty: both if the model has a loss
+  std::string params;      // --params DIR
+  bool embedParams = false;
+  std::string targetCpu = "native";
+  std::string emit = "obj"; // obj | asm | llvm
+  unsigned threads = 1;     // --threads
+  std::string commandLine;  // recorded in the header
+};
+
 llvm::Error runTrain(const TrainOptions &o);
+llvm::Error runCompile(const CompileOptions &o);
 llvm::Error runInference(const RunOptions &o);
 llvm::Error runGrad(const RunOptions &o);
 llvm::Error runOpt(const OptOptions &o);

@@ -1,6 +1,6 @@
 //===- tools/gradc/main.cpp - The gradc command line ----------------------===//
 //
-// gradc train | run | grad | opt | bench. Every option is declared here, scoped to its
+// gradc train | run | grad | opt | bench | compile. Every option is declared here, scoped to its
 // subcommands, so `gradc <cmd> --help` shows exactly what that command takes
 // (LLVM's own options are hidden). The commands live in the other files.
 //
@@ -25,8 +25,10 @@ cl::SubCommand RunCmd("run", "Run inference: model outputs for inputs given as .
 cl::SubCommand GradCmd("grad", "Write the loss and the gradient of every trainable param");
 cl::SubCommand OptCmd("opt", "Run the compiler pipeline and print or dump the IR");
 cl::SubCommand BenchCmd("bench", "Time a model's compiled training step or inference");
+cl::SubCommand CompileCmd("compile",
+                          "Compile a model to an object file and a C header (no runtime needed)");
 
-cl::SubCommandGroup AllCmds({&TrainCmd, &RunCmd, &GradCmd, &OptCmd, &BenchCmd});
+cl::SubCommandGroup AllCmds({&TrainCmd, &RunCmd, &GradCmd, &OptCmd, &BenchCmd, &CompileCmd});
 cl::SubCommandGroup RunGradCmds({&RunCmd, &GradCmd});
 cl::SubCommandGroup ExecCmds({&TrainCmd, &RunCmd, &GradCmd, &BenchCmd});
 
@@ -132,6 +134,48 @@ cl::opt<bool> BenchJson("json", cl::desc("Print one JSON object instead of the r
 
 cl::opt<bool> NoLocations("no-locations", cl::desc("Omit loc(...) from printed IR"),
                           cl::sub(OptCmd), cl::cat(Category));
+// compile
+cl::opt<std::string> CompileOutput("o", cl::desc("The object file (or assembly, LLVM IR) to write"),
+                                   cl::value_desc("FILE"), cl::Required, cl::sub(CompileCmd),
+                                   cl::cat(Category));
+cl::opt<std::string> CompileHeader("header", cl::desc("Also write the C header to FILE"),
+                                   cl::value_desc("FILE"), cl::sub(CompileCmd),
+                                   cl::cat(Category));
+cl::opt<std::string> CompileName("name",
+                                 cl::desc("Prefix of every exported symbol and macro (default: "
+                                          "the model file's name as a C identifier)"),
+                                 cl::value_desc("PREFIX"), cl::sub(CompileCmd),
+                                 cl::cat(Category));
+cl::opt<std::string> CompileEntry("entry",
+                                  cl::desc("Entry points: inference, the training step, or "
+                                           "both (default: both if the model has a loss)"),
+                                  cl::value_desc("infer|train|both"), cl::sub(CompileCmd),
+                                  cl::cat(Category));
+cl::opt<std::string> CompileParams("params",
+                                   cl::desc("Directory of <param>.npy files to embed (with "
+                                            "--embed-params)"),
+                                   cl::value_desc("DIR"), cl::sub(CompileCmd),
+                                   cl::cat(Category));
+cl::opt<bool> EmbedParams("embed-params",
+                          cl::desc("Put the params of --params DIR into the object as constants"),
+                          cl::sub(CompileCmd), cl::cat(Category));
+cl::opt<std::string> TargetCpu("target-cpu",
+                               cl::desc("CPU to generate code for: native (default: this "
+                                        "machine's CPU and features), x86-64-v4 (AVX-512), "
+                                        "x86-64-v3 (AVX2), x86-64 (SSE2: any x86-64), or "
+                                        "another CPU name LLVM knows"),
+                               cl::init("native"),
+                               cl::value_desc("native|x86-64-v4|x86-64-v3|x86-64"),
+                               cl::sub(CompileCmd), cl::cat(Category));
+cl::opt<unsigned> CompileThreads("threads",
+                                 cl::desc("Threads each parallel loop of the object uses: 1 "
+                                          "(default) runs on the caller only; N > 1 creates "
+                                          "up to N-1 pthreads per loop (link with -lpthread)"),
+                                 cl::init(1), cl::value_desc("N"), cl::sub(CompileCmd),
+                                 cl::cat(Category));
+cl::opt<std::string> Emit("emit", cl::desc("What -o holds (default: obj)"), cl::init("obj"),
+                          cl::value_desc("obj|asm|llvm"), cl::sub(CompileCmd),
+                          cl::cat(Category));
 } // namespace
 
 int main(int argc, char **argv) {
@@ -146,7 +190,11 @@ int main(int argc, char **argv) {
       "  gradc run MODEL --params DIR --input NAME=FILE.npy --output-dir DIR\n"
       "  gradc grad MODEL --params DIR --input NAME=FILE.npy ... --output-dir DIR\n"
       "  gradc opt MODEL [--train] [--print-ir-after-all] [--print-llvm] ...\n"
-      "  gradc bench MODEL [--infer] [--batch N] [--threads N] [--steps N] [--json]\n\n"
+      "  gradc bench MODEL [--infer] [--batch N] [--threads N] [--steps N] [--json]\n"
+      "  gradc compile MODEL -o model.o [--header model.h] [--name PREFIX]\n"
+      "              [--entry infer|train|both] [--params DIR --embed-params]\n"
+      "              [--target-cpu native|x86-64-v4|x86-64-v3|x86-64] [--threads N]\n"
+      "              [--emit obj|asm|llvm]\n\n"
       "Run 'gradc <command> --help' for a command's options.\n");
 
   Error err = Error::success();
@@ -210,9 +258,25 @@ int main(int argc, char **argv) {
     o.warmup = BenchWarmup;
     o.json = BenchJson;
     err = driver::runBench(o);
+  } else if (CompileCmd) {
+    driver::CompileOptions o;
+    o.model = Model;
+    o.output = CompileOutput;
+    o.header = CompileHeader;
+    o.name = CompileName;
+    o.entry = CompileEntry;
+    o.params = CompileParams;
+    o.embedParams = EmbedParams;
+    o.targetCpu = TargetCpu;
+    o.emit = Emit;
+    o.threads = CompileThreads;
+    o.commandLine = "gradc";
+    for (int i = 1; i < argc; ++i)
+      o.commandLine += std::string(" ") + argv[i];
+    err = driver::runCompile(o);
   } else {
-    errs() << "gradc: error: no command given (train, run, grad, opt or bench); see gradc "
-              "--help\n";
+    errs() << "gradc: error: no command given (train, run, grad, opt, bench or compile); see "
+              "gradc --help\n";
     return 1;
   }
   if (err) {
