@@ -2,9 +2,11 @@
 //
 // Algorithm: walk the training step's buffers (else the inference step's)
 // and give every Param and OptState buffer the next 64-byte aligned offset
-// in its buffer. Then, per step, place every other buffer in the workspace:
-// fixed-size ones first, packed at 64-byte aligned offsets, then the batch
-// ones at  fixedTotal + (sum of earlier per-sample slots) * batch.
+// in its buffer. Then, per step, place every other buffer in the workspace,
+// the members of one memory slot (plan-memory) in one region: fixed-size
+// regions first, packed at 64-byte aligned offsets, then the regions with a
+// batch part, each at  fixed + perSample * batch  (the sums over the
+// regions before it).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/AotLayout.h"
@@ -13,6 +15,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace gradc::codegen {
@@ -52,9 +55,15 @@ llvm::Error layoutEntry(AotEntry &e, const AotLayout &l, const char *what) {
 
   const std::vector<rt::BufferDesc> &bufs = e.layout.buffers;
   e.slots.assign(bufs.size(), AotSlot{});
-  // Fixed-size buffers first, then the batch buffers.
-  int64_t fixed = 0;
-  std::vector<unsigned> batchBuffers;
+  // Workspace regions: one per buffer, or one per memory slot for all its
+  // members (plan-memory), each  fixedBytes + perSampleBytes * batch  large:
+  // the largest of its members' fixed and per-sample parts.
+  struct Region {
+    int64_t fixed = 0, perSample = 0;
+    std::vector<unsigned> buffers;
+  };
+  std::vector<Region> regions;
+  std::vector<int> regionOfSlot;
   for (unsigned i = 0; i < bufs.size(); ++i) {
     const rt::BufferDesc &b = bufs[i];
     AotSlot &s = e.slots[i];
@@ -68,18 +77,27 @@ llvm::Error layoutEntry(AotEntry &e, const AotLayout &l, const char *what) {
       s.tensor = it->second;
       continue;
     }
-    auto [perSample, batchDims] = bytesPerSample(b.dtype, b.shape);
+    auto [bytes, batchDims] = bytesPerSample(b.dtype, b.shape);
     if (batchDims > 1)
       return error(rt::roleName(b.role) + std::string(" '") + b.name + "' has shape " +
                    shapeToString(b.shape) +
                    ": gradc compile supports the batch dimension N at most once per tensor");
-    if (batchDims == 0) {
-      s.fixed = fixed;
-      fixed += alignUp(perSample);
+    Region *r;
+    if (b.slot >= 0) {
+      if (static_cast<size_t>(b.slot) >= regionOfSlot.size())
+        regionOfSlot.resize(b.slot + 1, -1);
+      if (regionOfSlot[b.slot] < 0) {
+        regionOfSlot[b.slot] = static_cast<int>(regions.size());
+        regions.emplace_back();
+      }
+      r = &regions[regionOfSlot[b.slot]];
     } else {
-      batchBuffers.push_back(i);
-      s.perSample = alignUp(perSample);
+      regions.emplace_back();
+      r = &regions.back();
     }
+    r->buffers.push_back(i);
+    (batchDims ? r->perSample : r->fixed) =
+        std::max(batchDims ? r->perSample : r->fixed, alignUp(bytes));
     if (b.role == rt::BufferRole::Input && read[i])
       e.inputs.push_back(AotArray{i, b.name, cIdentifier(b.name), b.dtype, b.shape});
     if (b.role == rt::BufferRole::Output)
@@ -87,13 +105,18 @@ llvm::Error layoutEntry(AotEntry &e, const AotLayout &l, const char *what) {
     if (b.role == rt::BufferRole::Loss)
       e.lossBuffer = int(i);
   }
-  int64_t perSample = 0;
-  for (unsigned i : batchBuffers) {
-    AotSlot &s = e.slots[i];
-    int64_t mine = s.perSample;
-    s.fixed = fixed;
-    s.perSample = perSample;
-    perSample += mine;
+  // Regions without a batch part first, then the others: every offset is
+  // fixed + perSample * batch, and region k ends where region k+1 begins.
+  std::stable_partition(regions.begin(), regions.end(),
+                        [](const Region &r) { return r.perSample == 0; });
+  int64_t fixed = 0, perSample = 0;
+  for (const Region &r : regions) {
+    for (unsigned i : r.buffers) {
+      e.slots[i].fixed = fixed;
+      e.slots[i].perSample = perSample;
+    }
+    fixed += r.fixed;
+    perSample += r.perSample;
   }
   e.workspaceFixed = fixed;
   e.workspacePerSample = perSample;

@@ -7,7 +7,8 @@
 //
 //   params, optimizer state   each tensor at a 64-byte aligned offset, in the
 //                             order of the step's buffer list (ir/BufferLayout)
-//   workspace                 everything else: inputs (copied in from the
+//   workspace                 everything else (members of one memory slot
+//                             share a region): inputs (copied in from the
 //                             caller's arrays), outputs (copied out), hyper
 //                             inputs, the loss, temporaries. Fixed-size
 //                             buffers first, then those with the batch

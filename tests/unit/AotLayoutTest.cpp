@@ -15,6 +15,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <map>
 
 using namespace gradc;
 using codegen::AotEntry;
@@ -44,18 +45,29 @@ int64_t bytesFor(const rt::BufferDesc &d, int64_t batch) {
 }
 
 /// Every workspace buffer of `e` is aligned, inside the workspace, and
-/// disjoint from the others, for `batch`.
+/// disjoint from the others, for `batch`, except that the members of one
+/// memory slot (plan-memory) share one place.
 void checkWorkspace(const AotEntry &e, int64_t batch) {
   const int64_t size = e.workspaceFixed + e.workspacePerSample * batch;
   std::vector<std::pair<int64_t, int64_t>> spans;
+  std::map<int32_t, size_t> spanOfSlot;
   for (size_t i = 0; i < e.slots.size(); ++i) {
     const AotSlot &s = e.slots[i];
     if (s.kind != AotSlot::Workspace)
       continue;
+    const rt::BufferDesc &d = e.layout.buffers[i];
     int64_t begin = s.fixed + s.perSample * batch;
-    int64_t end = begin + bytesFor(e.layout.buffers[i], batch);
-    EXPECT_EQ(begin % codegen::kAotAlignment, 0) << e.layout.buffers[i].name;
-    EXPECT_LE(end, size) << e.layout.buffers[i].name << " at batch " << batch;
+    int64_t end = begin + bytesFor(d, batch);
+    EXPECT_EQ(begin % codegen::kAotAlignment, 0) << d.name;
+    EXPECT_LE(end, size) << d.name << " at batch " << batch;
+    if (d.slot >= 0 && spanOfSlot.count(d.slot)) {
+      auto &span = spans[spanOfSlot[d.slot]];
+      EXPECT_EQ(span.first, begin) << d.name << " is not where its memory slot is";
+      span.second = std::max(span.second, end);
+      continue;
+    }
+    if (d.slot >= 0)
+      spanOfSlot[d.slot] = spans.size();
     spans.emplace_back(begin, end);
   }
   std::sort(spans.begin(), spans.end());
