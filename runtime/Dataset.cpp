@@ -15,7 +15,9 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 
+#include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 
@@ -94,6 +96,45 @@ std::vector<int64_t> shuffledOrder(int64_t count, uint64_t seed, int64_t epoch) 
   for (int64_t i = count - 1; i > 0; --i)
     std::swap(order[i], order[rng.below(static_cast<uint64_t>(i) + 1)]);
   return order;
+}
+
+llvm::Expected<std::pair<Dataset, Dataset>> splitDataset(const Dataset &set, double fraction,
+                                                        uint64_t seed) {
+  if (!(fraction > 0 && fraction < 1))
+    return error(llvm::formatv("the dev fraction must be in (0, 1), got {0}", fraction));
+  int64_t count = set.count();
+  int64_t devCount = std::max<int64_t>(1, std::llround(fraction * static_cast<double>(count)));
+  if (devCount >= count)
+    return error(llvm::formatv("{0}: {1} samples are too few to split off a dev set of {2}",
+                               set.source, count, devCount));
+  std::vector<int64_t> order(count);
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(seed, kDevSplitStream);
+  for (int64_t i = count - 1; i > 0; --i)
+    std::swap(order[i], order[rng.below(static_cast<uint64_t>(i) + 1)]);
+  std::vector<bool> isDev(count, false);
+  for (int64_t i = 0; i < devCount; ++i)
+    isDev[order[i]] = true;
+  int64_t sample = set.sampleSize();
+  Shape shape = set.features.shape();
+  auto part = [&](bool dev, int64_t n, const char *tag) {
+    Dataset d;
+    shape[0] = n;
+    d.features = Tensor(DType::F32, shape);
+    d.labels = Tensor(DType::I32, {n});
+    d.source = set.source + " (" + tag + ")";
+    int64_t k = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      if (isDev[i] != dev)
+        continue;
+      std::memcpy(d.features.f32() + k * sample, set.features.f32() + i * sample,
+                  sample * sizeof(float));
+      d.labels.i32()[k++] = set.labels.i32()[i];
+    }
+    return d;
+  };
+  return std::make_pair(part(false, count - devCount, "train part"),
+                        part(true, devCount, "dev part"));
 }
 
 BatchIterator::BatchIterator(const Dataset &data, int64_t batchSize, uint64_t seed, bool shuffle)
