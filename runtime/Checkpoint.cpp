@@ -159,6 +159,8 @@ llvm::Expected<CheckpointState> decodeCheckpoint(llvm::StringRef bytes, llvm::St
     return err(llvm::formatv("{0}: unsupported checkpoint version {1} (this gradc reads "
                              "version {2})",
                              where, version, kCheckpointVersion));
+  if (reserved != 0)
+    return err(where + ": corrupted checkpoint header (reserved field is not 0)");
   uint64_t have = bytes.size() - kHeaderBytes;
   if (length != have)
     return err(llvm::formatv("{0}: truncated or padded checkpoint: the header announces {1} "

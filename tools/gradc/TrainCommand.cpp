@@ -133,7 +133,7 @@ llvm::Error runTrain(const TrainOptions &o) {
 
   ir::PrintOptions popts;
   popts.locations = false;
-  run.fingerprint = llvm::formatv("{0:x16}", llvm::xxh3_64bits(ir::graphToString(g, popts)));
+  run.fingerprint = llvm::formatv("{0:x-16}", llvm::xxh3_64bits(ir::graphToString(g, popts)));
 
   auto step = compile(g);
   if (!step)
@@ -175,9 +175,9 @@ llvm::Error runTrain(const TrainOptions &o) {
   if (perEpoch < 1)
     return error(llvm::formatv("{0}: batch size {1} is larger than the data set ({2} samples)",
                                run.train.source, cfg.batch, run.train.count()));
+  // The schedule is planned over --epochs; --max-steps and early stopping
+  // stop a run without changing its plan, so a stopped run can be resumed.
   cfg.totalSteps = run.epochs * perEpoch;
-  if (o.maxSteps > 0)
-    cfg.totalSteps = std::min(cfg.totalSteps, o.maxSteps);
 
   // What a resumed run must repeat to continue the same run.
   std::string dev = o.devFraction ? "fraction " + shortNumber(*o.devFraction)

@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "tools/gradc/Progress.h"
-#include "tools/gradc/TrainLog.h"
+#include "runtime/TrainLog.h"
 #include "tools/gradc/TrainRun.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -27,10 +27,10 @@ namespace {
 
 llvm::Error writeLogs(const TrainRun &run, const std::vector<rt::EpochRecord> &history) {
   if (!run.opts.logCsv.empty())
-    if (auto e = writeCsv(run.opts.logCsv, history))
+    if (auto e = rt::writeCsv(run.opts.logCsv, history))
       return e;
   if (!run.opts.plot.empty())
-    if (auto e = writePlot(run.opts.plot, history, run.modelName))
+    if (auto e = rt::writePlot(run.opts.plot, history, run.modelName))
       return e;
   return llvm::Error::success();
 }

@@ -57,7 +57,7 @@ cl::opt<int64_t> Patience("patience",
                           cl::desc("Stop after N epochs without a lower dev loss (default 0: "
                                    "never)"),
                           cl::init(0), cl::value_desc("N"), cl::sub(TrainCmd), cl::cat(Category));
-cl::opt<int64_t> MaxSteps("max-steps", cl::desc("Stop after N training steps in all"),
+cl::opt<int64_t> MaxSteps("max-steps", cl::desc("Stop after N training steps in all (the schedule stays planned over --epochs)"),
                           cl::init(0), cl::value_desc("N"), cl::sub(TrainCmd), cl::cat(Category));
 cl::opt<std::string> Schedule("schedule",
                               cl::desc("Learning-rate schedule (default: the model's, else "
@@ -255,7 +255,7 @@ int main(int argc, char **argv) {
     o.checkpointDir = CheckpointDir;
     o.checkpointEvery = CheckpointEvery;
     o.keep = Keep;
-    o.resume = Resume.getNumOccurrences() > 0;
+    o.resume = Resume.getNumOccurrences() > 0 && Resume.empty();
     o.resumeFrom = Resume;
     o.saveParams = SaveParams;
     o.quiet = Quiet;

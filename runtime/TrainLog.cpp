@@ -1,4 +1,4 @@
-//===- tools/gradc/TrainLog.cpp - Per-epoch CSV log and SVG plot ----------===//
+//===- runtime/TrainLog.cpp - Per-epoch CSV log and SVG plot ----------===//
 //
 // The plot: each panel maps [x0, x1] x [y0, y1] to its plot box; the axis
 // ranges are rounded out to "nice" tick steps (1, 2 or 5 times a power of
@@ -6,7 +6,7 @@
 // in percent. A series with a single point is drawn as a dot.
 //
 //===----------------------------------------------------------------------===//
-#include "tools/gradc/TrainLog.h"
+#include "runtime/TrainLog.h"
 
 #include "runtime/AtomicFile.h"
 
@@ -17,7 +17,7 @@
 #include <cstdio>
 #include <functional>
 
-namespace gradc::driver {
+namespace gradc::rt {
 
 namespace {
 
@@ -66,16 +66,16 @@ struct Series {
   const char *label;
   const char *color;
   bool dashed;
-  std::function<double(const rt::EpochRecord &)> value;
+  std::function<double(const EpochRecord &)> value;
 };
 
 /// One panel at (left, top) of size w x h (plot box inside margins).
-void panel(std::string &svg, const std::vector<rt::EpochRecord> &h, double left, double top,
+void panel(std::string &svg, const std::vector<EpochRecord> &h, double left, double top,
            double w, double hgt, const char *title, const char *ylabel,
-           const std::vector<Series> &series, bool percentAxis) {
+           const std::vector<Series> &series, bool percentAxis, bool legendBottom) {
   double lo = INFINITY, hi = -INFINITY;
   for (const Series &s : series)
-    for (const rt::EpochRecord &r : h) {
+    for (const EpochRecord &r : h) {
       double v = s.value(r);
       if (std::isfinite(v)) {
         lo = std::min(lo, v);
@@ -132,11 +132,11 @@ void panel(std::string &svg, const std::vector<rt::EpochRecord> &h, double left,
                        "font-size='13'>{2}</text>\n",
                        left - 52, top + hgt / 2, ylabel);
   // Curves.
-  int drawn = 0;
+  std::vector<const Series *> legend;
   for (const Series &s : series) {
     std::string pts;
     int n = 0;
-    for (const rt::EpochRecord &r : h) {
+    for (const EpochRecord &r : h) {
       double v = s.value(r);
       if (!std::isfinite(v))
         continue;
@@ -149,30 +149,37 @@ void panel(std::string &svg, const std::vector<rt::EpochRecord> &h, double left,
     svg += llvm::formatv("<polyline fill='none' stroke='{0}' stroke-width='2.2'{1} "
                          "points='{2}'/>\n",
                          s.color, dash, pts);
-    for (const rt::EpochRecord &r : h)
+    for (const EpochRecord &r : h)
       if (std::isfinite(s.value(r)))
         svg += llvm::formatv("<circle cx='{0:F1}' cy='{1:F1}' r='3' fill='{2}'/>\n",
                              X(static_cast<double>(r.epoch)), Y(s.value(r)), s.color);
-    // Legend entry, top right inside the box.
-    double ly = top + 18 + 20 * drawn, lx = left + w - 118;
+    legend.push_back(&s);
+  }
+  // The legend sits in the corner the curves usually leave empty: top right
+  // for losses (falling), bottom right for accuracies (rising).
+  if (legend.empty())
+    return;
+  double boxH = 20.0 * legend.size() + 8, boxX = left + w - 130;
+  double boxY = legendBottom ? top + hgt - boxH - 8 : top + 8;
+  svg += llvm::formatv("<rect x='{0}' y='{1}' width='122' height='{2}' fill='white' "
+                       "fill-opacity='0.9' stroke='#bbb'/>\n",
+                       boxX, boxY, boxH);
+  for (size_t i = 0; i < legend.size(); ++i) {
+    double ly = boxY + 14 + 20.0 * i, lx = boxX + 8;
+    const char *dash = legend[i]->dashed ? " stroke-dasharray='7,4'" : "";
     svg += llvm::formatv("<line x1='{0}' y1='{1}' x2='{2}' y2='{1}' stroke='{3}' "
                          "stroke-width='2.2'{4}/>\n",
-                         lx, ly, lx + 28, s.color, dash);
+                         lx, ly, lx + 28, legend[i]->color, dash);
     svg += llvm::formatv("<text x='{0}' y='{1}' font-size='12'>{2}</text>\n", lx + 34, ly + 4,
-                         s.label);
-    ++drawn;
+                         legend[i]->label);
   }
-  if (drawn)
-    svg += llvm::formatv("<rect x='{0}' y='{1}' width='112' height='{2}' fill='none' "
-                         "stroke='#bbb'/>\n",
-                         left + w - 124, top + 6, 20 * drawn + 4);
 }
 
 } // namespace
 
-std::string renderCsv(const std::vector<rt::EpochRecord> &history) {
+std::string renderCsv(const std::vector<EpochRecord> &history) {
   std::string out = "epoch,step,train_loss,train_acc,dev_loss,dev_acc,lr,seconds\n";
-  for (const rt::EpochRecord &r : history)
+  for (const EpochRecord &r : history)
     out += llvm::formatv("{0},{1},{2},{3},{4},{5},{6},{7}\n", r.epoch, r.step, full(r.trainLoss),
                          full(r.trainAcc), full(r.devLoss), full(r.devAcc), full(r.lr),
                          llvm::formatv("{0:F3}", r.seconds).str())
@@ -180,7 +187,7 @@ std::string renderCsv(const std::vector<rt::EpochRecord> &history) {
   return out;
 }
 
-std::string renderPlot(const std::vector<rt::EpochRecord> &h, llvm::StringRef title) {
+std::string renderPlot(const std::vector<EpochRecord> &h, llvm::StringRef title) {
   const double W = 1000, H = 430;
   std::string svg = llvm::formatv("<svg xmlns='http://www.w3.org/2000/svg' width='{0}' "
                                   "height='{1}' viewBox='0 0 {0} {1}' "
@@ -197,25 +204,25 @@ std::string renderPlot(const std::vector<rt::EpochRecord> &h, llvm::StringRef ti
   }
   auto pct = [](double v) { return v * 100; };
   panel(svg, h, 80, 70, 390, 300, "Loss", "loss",
-        {{"train loss", "#1f77b4", false, [](const rt::EpochRecord &r) { return r.trainLoss; }},
-         {"dev loss", "#d62728", true, [](const rt::EpochRecord &r) { return r.devLoss; }}},
-        false);
+        {{"train loss", "#1f77b4", false, [](const EpochRecord &r) { return r.trainLoss; }},
+         {"dev loss", "#d62728", true, [](const EpochRecord &r) { return r.devLoss; }}},
+        false, false);
   panel(svg, h, 580, 70, 390, 300, "Accuracy", "accuracy (%)",
         {{"train acc", "#1f77b4", false,
-          [pct](const rt::EpochRecord &r) { return pct(r.trainAcc); }},
+          [pct](const EpochRecord &r) { return pct(r.trainAcc); }},
          {"dev acc", "#d62728", true,
-          [pct](const rt::EpochRecord &r) { return pct(r.devAcc); }}},
-        true);
+          [pct](const EpochRecord &r) { return pct(r.devAcc); }}},
+        true, true);
   return svg + "</svg>\n";
 }
 
-llvm::Error writeCsv(llvm::StringRef path, const std::vector<rt::EpochRecord> &history) {
-  return rt::writeFileAtomically(path, renderCsv(history));
+llvm::Error writeCsv(llvm::StringRef path, const std::vector<EpochRecord> &history) {
+  return writeFileAtomically(path, renderCsv(history));
 }
 
-llvm::Error writePlot(llvm::StringRef path, const std::vector<rt::EpochRecord> &history,
+llvm::Error writePlot(llvm::StringRef path, const std::vector<EpochRecord> &history,
                       llvm::StringRef title) {
-  return rt::writeFileAtomically(path, renderPlot(history, title));
+  return writeFileAtomically(path, renderPlot(history, title));
 }
 
-} // namespace gradc::driver
+} // namespace gradc::rt

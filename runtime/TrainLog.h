@@ -1,4 +1,4 @@
-//===- tools/gradc/TrainLog.h - Per-epoch CSV log and SVG plot ----*- C++ -*-===//
+//===- runtime/TrainLog.h - Per-epoch CSV log and SVG plot ----*- C++ -*-===//
 //
 // --log-csv writes one row per epoch: epoch, step, train_loss, train_acc,
 // dev_loss, dev_acc, lr, seconds (numbers in full precision, %.17g, so two
@@ -19,14 +19,14 @@
 #include <string>
 #include <vector>
 
-namespace gradc::driver {
+namespace gradc::rt {
 
-std::string renderCsv(const std::vector<rt::EpochRecord> &history);
+std::string renderCsv(const std::vector<EpochRecord> &history);
 /// `title` heads the figure (the model's name).
-std::string renderPlot(const std::vector<rt::EpochRecord> &history, llvm::StringRef title);
+std::string renderPlot(const std::vector<EpochRecord> &history, llvm::StringRef title);
 
-llvm::Error writeCsv(llvm::StringRef path, const std::vector<rt::EpochRecord> &history);
-llvm::Error writePlot(llvm::StringRef path, const std::vector<rt::EpochRecord> &history,
+llvm::Error writeCsv(llvm::StringRef path, const std::vector<EpochRecord> &history);
+llvm::Error writePlot(llvm::StringRef path, const std::vector<EpochRecord> &history,
                       llvm::StringRef title);
 
-} // namespace gradc::driver
+} // namespace gradc::rt
