@@ -9,6 +9,7 @@
 #include "runtime/Dataset.h"
 
 #include "runtime/Idx.h"
+#include "runtime/Npy.h"
 #include "runtime/Rng.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -86,6 +87,35 @@ llvm::Expected<Dataset> loadMnist(llvm::StringRef dir, llvm::StringRef split) {
     return error(*imagesPath + ": holds no images");
   if (llvm::Error e = d.validateLabels(10))
     return e;
+  return d;
+}
+
+llvm::Expected<Dataset> loadNpyPair(llvm::StringRef featuresPath, llvm::StringRef labelsPath) {
+  auto x = readNpy(featuresPath);
+  if (!x)
+    return x.takeError();
+  auto y = readNpy(labelsPath);
+  if (!y)
+    return y.takeError();
+  if (x->dtype() != DType::F32)
+    return error(featuresPath + ": features must be floating point (<f4 or <f8), got integers");
+  if (x->shape().size() < 2)
+    return error(llvm::formatv("{0}: features must be [count, ...] with at least 2 dims, got {1}",
+                               featuresPath, shapeToString(x->shape())));
+  if (y->dtype() != DType::I32)
+    return error(labelsPath + ": labels must be integers, got floating point");
+  if (y->shape().size() != 1)
+    return error(llvm::formatv("{0}: labels must be 1-D [count], got {1}", labelsPath,
+                               shapeToString(y->shape())));
+  if (x->shape()[0] != y->shape()[0])
+    return error(llvm::formatv("{0} holds {1} samples but {2} holds {3} labels", featuresPath,
+                               x->shape()[0], labelsPath, y->shape()[0]));
+  if (x->shape()[0] == 0)
+    return error(featuresPath + ": holds no samples");
+  Dataset d;
+  d.features = std::move(*x);
+  d.labels = std::move(*y);
+  d.source = labelsPath.str();
   return d;
 }
 

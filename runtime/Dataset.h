@@ -39,6 +39,11 @@ struct Dataset {
 /// checked to be digits 0..9.
 llvm::Expected<Dataset> loadMnist(llvm::StringRef dir, llvm::StringRef split);
 
+/// Reads a features file (f32 [count, ...]; f64 is converted) and a labels
+/// file (integers [count]) in NumPy's .npy format (runtime/Npy.h). Errors
+/// name the file: wrong dtype or rank, a count mismatch, no samples.
+llvm::Expected<Dataset> loadNpyPair(llvm::StringRef featuresPath, llvm::StringRef labelsPath);
+
 /// The order in which epoch `epoch` visits `count` samples: Fisher-Yates
 /// (from the back, j = below(i + 1)) drawn from Rng(seed, kShuffleStream +
 /// epoch).

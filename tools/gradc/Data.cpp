@@ -3,6 +3,8 @@
 
 #include "tools/gradc/Driver.h"
 
+#include "runtime/Csv.h"
+
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdlib>
@@ -21,6 +23,25 @@ llvm::Expected<LoadedData> loadData(const std::string &spec, DataUse use) {
   llvm::StringRef s(spec);
   if (s.empty())
     return error("--data is empty");
+  if (s.ends_with_insensitive(".csv")) {
+    auto set = rt::loadCsv(spec);
+    if (!set)
+      return set.takeError();
+    d.main = std::move(*set);
+    return d;
+  }
+  if (s.contains(',')) {
+    auto [x, y] = s.split(',');
+    if (!x.ends_with(".npy") || !y.ends_with(".npy") || y.contains(','))
+      return error("--data '" + spec + "': expected X.npy,Y.npy (features, then labels)");
+    auto set = rt::loadNpyPair(x, y);
+    if (!set)
+      return set.takeError();
+    d.main = std::move(*set);
+    return d;
+  }
+  if (s.ends_with(".npy"))
+    return error("--data '" + spec + "': a .npy data set is two files, X.npy,Y.npy");
   std::string dir = spec == "mnist" ? bundledMnistDir() : spec;
   if (use == DataUse::Eval) {
     auto test = rt::loadMnist(dir, "test");

@@ -80,13 +80,6 @@ llvm::Expected<rt::Schedule> resolveSchedule(const ir::ScheduleConfig &m, const 
   return s;
 }
 
-/// Checks the data set against the model (sample size, labels in range).
-llvm::Error checkData(const rt::Trainer &trainer, const rt::Dataset &set, int64_t classes) {
-  if (auto e = trainer.check(set))
-    return e;
-  return classes > 0 ? set.validateLabels(classes) : llvm::Error::success();
-}
-
 } // namespace
 
 llvm::Error runTrain(const TrainOptions &o) {
@@ -135,16 +128,12 @@ llvm::Error runTrain(const TrainOptions &o) {
   popts.locations = false;
   run.fingerprint = llvm::formatv("{0:x-16}", llvm::xxh3_64bits(ir::graphToString(g, popts)));
 
-  auto step = compile(g);
-  if (!step)
-    return step.takeError();
-  run.step = std::move(*step);
-  auto eval = compileEvalStep(o.model);
-  if (!eval)
-    return eval.takeError();
-  run.eval = std::move(*eval);
   double compileSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!o.checkpointDir.empty() && !o.resume && o.resumeFrom.empty())
+    if (auto e = checkFreshCheckpointDir(run))
+      return e;
 
+  // Data before code generation: a bad file fails fast.
   auto data = loadData(o.data, DataUse::Train);
   if (!data)
     return data.takeError();
@@ -163,13 +152,31 @@ llvm::Error runTrain(const TrainOptions &o) {
     run.dev = std::move(dev->main);
   }
 
-  rt::Trainer probe(*run.step, *run.eval, run.params, cfg);
   int64_t classes = labelClasses(g, cfg.labels);
-  if (auto e = checkData(probe, run.train, classes))
+  if (classes > 0)
+    for (const rt::Dataset *set : {&run.train, run.dev ? &*run.dev : nullptr,
+                                   run.test ? &*run.test : nullptr})
+      if (set)
+        if (auto e = set->validateLabels(classes))
+          return e;
+
+  auto t1 = Clock::now();
+  auto step = compile(g);
+  if (!step)
+    return step.takeError();
+  run.step = std::move(*step);
+  auto eval = compileEvalStep(o.model);
+  if (!eval)
+    return eval.takeError();
+  run.eval = std::move(*eval);
+  compileSeconds += std::chrono::duration<double>(Clock::now() - t1).count();
+
+  rt::Trainer probe(*run.step, *run.eval, run.params, cfg);
+  if (auto e = probe.check(run.train))
     return e;
   for (const std::optional<rt::Dataset> *set : {&run.dev, &run.test})
     if (*set)
-      if (auto e = checkData(probe, **set, classes))
+      if (auto e = probe.check(**set))
         return e;
   int64_t perEpoch = probe.stepsPerEpoch(run.train);
   if (perEpoch < 1)
@@ -189,13 +196,9 @@ llvm::Error runTrain(const TrainOptions &o) {
 
   if (auto e = run.params.initialize(run.step->buffers(), cfg.seed))
     return e;
-  if (o.resume || !o.resumeFrom.empty()) {
+  if (o.resume || !o.resumeFrom.empty())
     if (auto e = resumeRun(run))
       return e;
-  } else if (!o.checkpointDir.empty()) {
-    if (auto e = checkFreshCheckpointDir(run))
-      return e;
-  }
 
   auto &os = llvm::outs();
   if (!o.quiet) {
