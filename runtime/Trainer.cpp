@@ -2,6 +2,7 @@
 #include "runtime/Trainer.h"
 
 #include "runtime/Hyper.h"
+#include "runtime/Rng.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -118,9 +119,19 @@ Trainer::runEpoch(const Dataset &set, TrainPosition &pos,
   BatchIterator batches(set, batch, cfg_.seed);
   batches.startEpoch(pos.epoch);
   int64_t perEpoch = batches.numBatches(/*dropLast=*/true);
+  Shape sampleShape(set.features.shape().begin() + 1, set.features.shape().end());
+  if (auto e = checkAugmentable(cfg_.augment, sampleShape, set.source))
+    return e;
+  int64_t sampleSize = set.sampleSize();
+  std::vector<float> scratch;
   while (pos.batch < perEpoch) {
     if (auto e = batches.fill(pos.batch, *x, *y))
       return e;
+    if (cfg_.augment.any())
+      for (int64_t i = 0; i < batch; ++i) {
+        Rng rng(cfg_.seed, kAugmentStream + static_cast<uint64_t>(pos.step * batch + i));
+        augmentSample(cfg_.augment, x->f32() + i * sampleSize, sampleShape, rng, scratch);
+      }
     // The step count runs on across epochs: Adam's bias corrections use it.
     if (auto e = feedHyperInputs(s, lrAt(pos.step, perEpoch), pos.step + 1))
       return e;

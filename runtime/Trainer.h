@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "runtime/Augment.h"
 #include "runtime/Dataset.h"
 #include "runtime/Executable.h"
 #include "runtime/Schedule.h"
@@ -36,6 +37,7 @@ struct TrainerConfig {
   int64_t batch = 32;
   double lr = 0.01;      // the base rate of the schedule
   Schedule schedule;     // constant by default
+  Augment augment;       // training samples only
   int64_t totalSteps = 0; // the run's planned steps (cosine's horizon)
   uint64_t seed = 0;
   std::string features; // input buffer fed with samples

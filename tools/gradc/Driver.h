@@ -71,6 +71,7 @@ struct TrainOptions {
   std::optional<uint64_t> seed;
   OptimizerFlags optimizer;
   ScheduleFlags schedule;
+  std::string augment;  // --augment spec ("" = none)
   int64_t patience = 0; // 0: no early stopping
   int64_t maxSteps = 0; // 0: no limit
   std::string logCsv, plot;

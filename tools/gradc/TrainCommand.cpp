@@ -12,6 +12,7 @@
 #include "tools/gradc/TrainRun.h"
 
 #include "ir/Printer.h"
+#include "runtime/Augment.h"
 #include "runtime/ParamIO.h"
 #include "runtime/ThreadPool.h"
 
@@ -121,6 +122,12 @@ llvm::Error runTrain(const TrainOptions &o) {
   cfg.schedule = *sched;
   if (auto e = pickDataInputs(g, cfg.features, cfg.labels))
     return e;
+  if (!o.augment.empty()) {
+    auto aug = rt::parseAugment(o.augment);
+    if (!aug)
+      return aug.takeError();
+    cfg.augment = *aug;
+  }
   if (o.patience > 0 && !o.devFraction && o.devData.empty())
     return error("--patience needs a dev set (--dev-fraction or --dev-data)");
 
@@ -152,6 +159,9 @@ llvm::Error runTrain(const TrainOptions &o) {
     run.dev = std::move(dev->main);
   }
 
+  Shape sampleShape(run.train.features.shape().begin() + 1, run.train.features.shape().end());
+  if (auto e = rt::checkAugmentable(cfg.augment, sampleShape, run.train.source))
+    return e;
   int64_t classes = labelClasses(g, cfg.labels);
   if (classes > 0)
     for (const rt::Dataset *set : {&run.train, run.dev ? &*run.dev : nullptr,
@@ -189,10 +199,11 @@ llvm::Error runTrain(const TrainOptions &o) {
   // What a resumed run must repeat to continue the same run.
   std::string dev = o.devFraction ? "fraction " + shortNumber(*o.devFraction)
                                   : o.devData.empty() ? "none" : "file " + o.devData;
-  run.settings = llvm::formatv("batch={0}\nlr={1}\nschedule={2}\nseed={3}\ndata={4}\ndev={5}\n",
-                               cfg.batch, shortNumber(cfg.lr), cfg.schedule.describe(), cfg.seed,
-                               o.data, dev)
-                     .str();
+  run.settings =
+      llvm::formatv("batch={0}\nlr={1}\nschedule={2}\nseed={3}\ndata={4}\ndev={5}\naugment={6}\n",
+                    cfg.batch, shortNumber(cfg.lr), cfg.schedule.describe(), cfg.seed, o.data, dev,
+                    cfg.augment.describe())
+          .str();
 
   if (auto e = run.params.initialize(run.step->buffers(), cfg.seed))
     return e;
@@ -211,6 +222,8 @@ llvm::Error runTrain(const TrainOptions &o) {
                         "compiled in {6:F2} s\n",
                         cfg.batch, g.training.optimizer, shortNumber(cfg.lr),
                         cfg.schedule.describe(), cfg.seed, rt::numThreads(), compileSeconds);
+    if (cfg.augment.any())
+      os << "augment: " << cfg.augment.describe() << "\n";
     os.flush();
   }
   if (auto e = trainLoop(run))

@@ -53,6 +53,12 @@ cl::opt<double> DevFraction("dev-fraction",
                             cl::desc("Hold out this fraction of the training set as the dev "
                                      "set (drawn by --seed)"),
                             cl::value_desc("F"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<std::string> AugmentSpec("augment",
+                                 cl::desc("Seeded augmentation of image training samples: "
+                                          "random crop with zero padding P, left-right flip, "
+                                          "gaussian noise of std S"),
+                                 cl::value_desc("crop:P,flip,noise:S"), cl::sub(TrainCmd),
+                                 cl::cat(Category));
 cl::opt<int64_t> Patience("patience",
                           cl::desc("Stop after N epochs without a lower dev loss (default 0: "
                                    "never)"),
@@ -246,6 +252,7 @@ int main(int argc, char **argv) {
     if (EtaMin.getNumOccurrences())
       sf.etaMin = EtaMin;
     o.devData = DevData;
+    o.augment = AugmentSpec;
     if (DevFraction.getNumOccurrences())
       o.devFraction = DevFraction;
     o.patience = Patience;
