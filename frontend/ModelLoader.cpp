@@ -575,6 +575,15 @@ Error GraphBuilder::readTraining(ir::Graph &g) const {
       sc.gamma = s.gamma();
     sc.etaMin = s.eta_min();
     sc.warmup = s.warmup();
+    if (s.step_size() < 0 || s.warmup() < 0)
+      return errorAt(line, "training: schedule: step_size and warmup must not be negative");
+    if (!(sc.gamma > 0 && sc.gamma <= 1))
+      return errorAt(line, llvm::formatv("training: schedule: gamma must be in (0, 1], got {0}",
+                                         num(sc.gamma)));
+    if (!std::isfinite(sc.etaMin) || sc.etaMin < 0)
+      return errorAt(line, llvm::formatv("training: schedule: eta_min must be a non-negative "
+                                         "number, got {0}",
+                                         num(sc.etaMin)));
     if (!s.unit().empty())
       sc.unit = s.unit();
     if (sc.unit != "epoch" && sc.unit != "step")

@@ -7,11 +7,12 @@ digits with Adam and a cosine schedule (1 thread unless said otherwise):
 2. Thread counts: the same run at 2 threads is bitwise identical too.
 3. Resume: 4 epochs == 2 epochs (stopped by --max-steps, which keeps the
    cosine schedule planned over --epochs) + --resume for 2, params compared bitwise and CSV
-   histories equal. The same for a stop in the middle of an epoch
-   (--checkpoint-every, --max-steps not a multiple of the epoch).
-4. SIGKILL in the middle of a save (GRADC_TEST_PAUSE_IN_SAVE makes the save
-   pause half-way through its temporary file): the previous checkpoint still
-   loads, and --resume continues from it to the same params."""
+   histories equal.
+4. A stop in the middle of an epoch (--checkpoint-every, --max-steps not a
+   multiple of the epoch), then a resumed run killed with SIGKILL in the
+   middle of a save (GRADC_TEST_PAUSE_IN_SAVE makes the save pause half-way
+   through its temporary file): the previous checkpoint is intact and still
+   loads, and --resume continues from it to the same params and curve."""
 import argparse
 import filecmp
 import os
@@ -78,20 +79,17 @@ def main():
     checks["4 epochs == 2 + resume 2: bitwise-equal params"] = same_params("a", "b")
     checks["4 epochs == 2 + resume 2: identical loss curve"] = curve("a") == curve("b")
 
-    ck2 = w("ck2")
-    train("c", "--checkpoint-dir", ck2, "--checkpoint-every", "5", "--max-steps", "37")
-    train("c", "--checkpoint-dir", ck2, "--resume")
-    checks["mid-epoch stop + resume: bitwise-equal params"] = same_params("a", "c")
-    checks["mid-epoch stop + resume: identical loss curve"] = curve("a") == curve("c")
-
-    # SIGKILL in the middle of the second epoch's save.
+    # Stop in the middle of the second epoch (checkpoints at steps 5, 10, 14,
+    # 15 and 19), resume, and get killed in the middle of the next save (step
+    # 20); then resume from step 19 again.
     ck3 = w("ck3")
-    train("d", "--checkpoint-dir", ck3, "--max-steps", "14")
-    first = os.path.join(ck3, "ckpt-0000000014.gradc")
+    every = ["--checkpoint-every", "5"]
+    train("d", "--checkpoint-dir", ck3, "--max-steps", "19", *every)
+    first = os.path.join(ck3, "ckpt-0000000019.gradc")
     with open(first, "rb") as f:
         before = f.read()
     env = dict(os.environ, GRADC_TEST_PAUSE_IN_SAVE="30")
-    cmd = [args.gradc] + common + ["--threads", "1", "--checkpoint-dir", ck3, "--resume"]
+    cmd = [args.gradc] + common + ["--threads", "1", "--checkpoint-dir", ck3, "--resume"] + every
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                          env=env)
     line = p.stderr.readline()  # blocks until the hook pauses the save
@@ -102,15 +100,16 @@ def main():
     left = sorted(os.listdir(ck3))
     checks["killed while paused in a save"] = paused and p.returncode == -signal.SIGKILL
     checks["the killed save left only a temporary file"] = (
-        [n for n in left if n.endswith(".gradc")] == ["ckpt-0000000014.gradc"] and
-        any(n.startswith(".ckpt-0000000028.gradc.tmp-") for n in left))
+        [n for n in left if n.endswith(".gradc")][-1] == "ckpt-0000000019.gradc" and
+        any(n.startswith(".ckpt-0000000020.gradc.tmp-") for n in left))
     with open(first, "rb") as f:
         checks["the previous checkpoint is byte for byte intact"] = f.read() == before
     e = subprocess.run([args.gradc, "export-params", first, "--output-dir", w("d", "exported")],
                        capture_output=True, text=True)
     checks["the previous checkpoint still loads"] = e.returncode == 0
-    train("d", "--checkpoint-dir", ck3, "--resume")
-    checks["resume after the kill: bitwise-equal params"] = same_params("a", "d")
+    train("d", "--checkpoint-dir", ck3, "--resume", *every)
+    checks["mid-epoch stop, kill, resume: bitwise-equal params"] = same_params("a", "d")
+    checks["mid-epoch stop, kill, resume: identical loss curve"] = curve("a") == curve("d")
     checks["resume after the kill: temporary file cleaned up"] = not any(
         n.startswith(".") for n in os.listdir(ck3))
 

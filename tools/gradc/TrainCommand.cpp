@@ -77,7 +77,7 @@ llvm::Expected<rt::Schedule> resolveSchedule(const ir::ScheduleConfig &m, const 
     return error("--schedule-unit must be epoch or step, got '" + unit + "'");
   s.perEpoch = unit == "epoch";
   if (auto e = s.check(lr))
-    return error("schedule: --" + llvm::toString(std::move(e)));
+    return error("schedule: " + llvm::toString(std::move(e)));
   return s;
 }
 

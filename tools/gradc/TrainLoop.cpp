@@ -44,6 +44,9 @@ llvm::Error trainLoop(TrainRun &run) {
   int64_t perEpoch = trainer.stepsPerEpoch(run.train);
   Progress progress(llvm::outs(), ::isatty(STDOUT_FILENO), o.quiet, run.epochs);
   bool saving = !o.checkpointDir.empty();
+  if (!run.history.empty()) // resumed: the logs show the epochs before the stop at once
+    if (auto e = writeLogs(run, run.history))
+      return e;
 
   while (run.pos.epoch < run.epochs) {
     if (o.maxSteps > 0 && run.pos.step >= o.maxSteps)
