@@ -222,6 +222,12 @@ llvm::Expected<CheckpointState> decodeCheckpoint(llvm::StringRef bytes, llvm::St
 }
 
 llvm::Expected<CheckpointState> readCheckpoint(llvm::StringRef path) {
+  // Only regular files: reading a pipe or a device would have no size bound.
+  llvm::sys::fs::file_status st;
+  if (std::error_code ec = llvm::sys::fs::status(path, st))
+    return err(path + ": cannot read the checkpoint: " + ec.message());
+  if (!llvm::sys::fs::is_regular_file(st))
+    return err(path + ": not a regular file");
   auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   if (!buf)
     return err(path + ": cannot read the checkpoint: " + buf.getError().message());

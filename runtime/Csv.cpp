@@ -2,6 +2,7 @@
 #include "runtime/Csv.h"
 
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -103,6 +104,12 @@ llvm::Expected<Dataset> parseCsv(llvm::StringRef text, llvm::StringRef path) {
 }
 
 llvm::Expected<Dataset> loadCsv(llvm::StringRef path) {
+  // Only regular files: reading a pipe or a device would have no size bound.
+  llvm::sys::fs::file_status st;
+  if (std::error_code ec = llvm::sys::fs::status(path, st))
+    return error(path + ": cannot read: " + ec.message());
+  if (!llvm::sys::fs::is_regular_file(st))
+    return error(path + ": not a regular file");
   auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   if (!buf)
     return error(path + ": cannot read: " + buf.getError().message());
