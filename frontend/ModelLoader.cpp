@@ -560,6 +560,36 @@ Error GraphBuilder::readTraining(ir::Graph &g) const {
     cfg.clipNorm = o.clip_norm();
   if (Error e = ir::checkOptimizerConfig(cfg))
     return errorAt(line, "training: optimizer: " + llvm::toString(std::move(e)));
+  if (o.has_schedule()) {
+    const pb::Schedule &s = o.schedule();
+    ir::ScheduleConfig &sc = cfg.schedule;
+    if (!s.kind().empty())
+      sc.kind = s.kind();
+    if (sc.kind != "constant" && sc.kind != "step" && sc.kind != "exponential" &&
+        sc.kind != "cosine")
+      return errorAt(line, "training: schedule: unknown kind '" + sc.kind +
+                               "' (expected constant, step, exponential, cosine)");
+    if (s.step_size() != 0)
+      sc.stepSize = s.step_size();
+    if (s.has_gamma())
+      sc.gamma = s.gamma();
+    sc.etaMin = s.eta_min();
+    sc.warmup = s.warmup();
+    if (s.step_size() < 0 || s.warmup() < 0)
+      return errorAt(line, "training: schedule: step_size and warmup must not be negative");
+    if (!(sc.gamma > 0 && sc.gamma <= 1))
+      return errorAt(line, llvm::formatv("training: schedule: gamma must be in (0, 1], got {0}",
+                                         num(sc.gamma)));
+    if (!std::isfinite(sc.etaMin) || sc.etaMin < 0)
+      return errorAt(line, llvm::formatv("training: schedule: eta_min must be a non-negative "
+                                         "number, got {0}",
+                                         num(sc.etaMin)));
+    if (!s.unit().empty())
+      sc.unit = s.unit();
+    if (sc.unit != "epoch" && sc.unit != "step")
+      return errorAt(line,
+                     "training: schedule: unit must be \"epoch\" or \"step\", got '" + sc.unit + "'");
+  }
   if (t.batch_size() < 0)
     return errorAt(line,
                    llvm::formatv("training: batch_size must be positive, got {0}", t.batch_size()));

@@ -121,6 +121,18 @@ private:
 
 /// Optimizer settings from the model's training config, overridable by flags.
 /// Defaults are PyTorch's (torch.optim.SGD / RMSprop / Adam / AdamW).
+/// A learning-rate schedule as the model declares it (runtime/Schedule.h
+/// evaluates it; it never reaches the compiled step or the text IR).
+struct ScheduleConfig {
+  std::string kind = "constant"; // constant | step | exponential | cosine
+  int64_t stepSize = 1;
+  double gamma = 0.1;
+  double etaMin = 0;
+  int64_t warmup = 0;
+  std::string unit = "epoch"; // epoch | step
+  bool operator==(const ScheduleConfig &o) const = default;
+};
+
 struct TrainingConfig {
   std::string optimizer = "sgd"; // sgd | rmsprop | adam | adamw
   double lr = 0.01;
@@ -132,6 +144,7 @@ struct TrainingConfig {
   double eps = 1e-8;       // rmsprop, adam, adamw
   double weightDecay = 0;  // L2 added to the gradient; decoupled for adamw
   double clipNorm = 0;     // > 0: clip the global gradient norm first
+  ScheduleConfig schedule;
   int64_t batchSize = 32;
   int64_t epochs = 1;
   uint64_t seed = 0;

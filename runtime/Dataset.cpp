@@ -9,13 +9,16 @@
 #include "runtime/Dataset.h"
 
 #include "runtime/Idx.h"
+#include "runtime/Npy.h"
 #include "runtime/Rng.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 
+#include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 
@@ -87,6 +90,35 @@ llvm::Expected<Dataset> loadMnist(llvm::StringRef dir, llvm::StringRef split) {
   return d;
 }
 
+llvm::Expected<Dataset> loadNpyPair(llvm::StringRef featuresPath, llvm::StringRef labelsPath) {
+  auto x = readNpy(featuresPath);
+  if (!x)
+    return x.takeError();
+  auto y = readNpy(labelsPath);
+  if (!y)
+    return y.takeError();
+  if (x->dtype() != DType::F32)
+    return error(featuresPath + ": features must be floating point (<f4 or <f8), got integers");
+  if (x->shape().size() < 2)
+    return error(llvm::formatv("{0}: features must be [count, ...] with at least 2 dims, got {1}",
+                               featuresPath, shapeToString(x->shape())));
+  if (y->dtype() != DType::I32)
+    return error(labelsPath + ": labels must be integers, got floating point");
+  if (y->shape().size() != 1)
+    return error(llvm::formatv("{0}: labels must be 1-D [count], got {1}", labelsPath,
+                               shapeToString(y->shape())));
+  if (x->shape()[0] != y->shape()[0])
+    return error(llvm::formatv("{0} holds {1} samples but {2} holds {3} labels", featuresPath,
+                               x->shape()[0], labelsPath, y->shape()[0]));
+  if (x->shape()[0] == 0)
+    return error(featuresPath + ": holds no samples");
+  Dataset d;
+  d.features = std::move(*x);
+  d.labels = std::move(*y);
+  d.source = labelsPath.str();
+  return d;
+}
+
 std::vector<int64_t> shuffledOrder(int64_t count, uint64_t seed, int64_t epoch) {
   std::vector<int64_t> order(count);
   std::iota(order.begin(), order.end(), 0);
@@ -94,6 +126,45 @@ std::vector<int64_t> shuffledOrder(int64_t count, uint64_t seed, int64_t epoch) 
   for (int64_t i = count - 1; i > 0; --i)
     std::swap(order[i], order[rng.below(static_cast<uint64_t>(i) + 1)]);
   return order;
+}
+
+llvm::Expected<std::pair<Dataset, Dataset>> splitDataset(const Dataset &set, double fraction,
+                                                        uint64_t seed) {
+  if (!(fraction > 0 && fraction < 1))
+    return error(llvm::formatv("the dev fraction must be in (0, 1), got {0}", fraction));
+  int64_t count = set.count();
+  int64_t devCount = std::max<int64_t>(1, std::llround(fraction * static_cast<double>(count)));
+  if (devCount >= count)
+    return error(llvm::formatv("{0}: {1} samples are too few to split off a dev set of {2}",
+                               set.source, count, devCount));
+  std::vector<int64_t> order(count);
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(seed, kDevSplitStream);
+  for (int64_t i = count - 1; i > 0; --i)
+    std::swap(order[i], order[rng.below(static_cast<uint64_t>(i) + 1)]);
+  std::vector<bool> isDev(count, false);
+  for (int64_t i = 0; i < devCount; ++i)
+    isDev[order[i]] = true;
+  int64_t sample = set.sampleSize();
+  Shape shape = set.features.shape();
+  auto part = [&](bool dev, int64_t n, const char *tag) {
+    Dataset d;
+    shape[0] = n;
+    d.features = Tensor(DType::F32, shape);
+    d.labels = Tensor(DType::I32, {n});
+    d.source = set.source + " (" + tag + ")";
+    int64_t k = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      if (isDev[i] != dev)
+        continue;
+      std::memcpy(d.features.f32() + k * sample, set.features.f32() + i * sample,
+                  sample * sizeof(float));
+      d.labels.i32()[k++] = set.labels.i32()[i];
+    }
+    return d;
+  };
+  return std::make_pair(part(false, count - devCount, "train part"),
+                        part(true, devCount, "dev part"));
 }
 
 BatchIterator::BatchIterator(const Dataset &data, int64_t batchSize, uint64_t seed, bool shuffle)

@@ -39,12 +39,26 @@ struct Dataset {
 /// checked to be digits 0..9.
 llvm::Expected<Dataset> loadMnist(llvm::StringRef dir, llvm::StringRef split);
 
+/// Reads a features file (f32 [count, ...]; f64 is converted) and a labels
+/// file (integers [count]) in NumPy's .npy format (runtime/Npy.h). Errors
+/// name the file: wrong dtype or rank, a count mismatch, no samples.
+llvm::Expected<Dataset> loadNpyPair(llvm::StringRef featuresPath, llvm::StringRef labelsPath);
+
 /// The order in which epoch `epoch` visits `count` samples: Fisher-Yates
 /// (from the back, j = below(i + 1)) drawn from Rng(seed, kShuffleStream +
 /// epoch).
 std::vector<int64_t> shuffledOrder(int64_t count, uint64_t seed, int64_t epoch);
 /// Stream base of the shuffles ("SHUFF").
 inline constexpr uint64_t kShuffleStream = 0x5348554646ull;
+
+/// Splits `set` into (train, dev): round(fraction * count) samples, at
+/// least 1, drawn by a seeded shuffle (Rng(seed, kDevSplitStream)) go to
+/// dev; both keep the samples' original order. `fraction` in (0, 1); the
+/// train part must keep at least one sample.
+llvm::Expected<std::pair<Dataset, Dataset>> splitDataset(const Dataset &set, double fraction,
+                                                        uint64_t seed);
+/// Stream of the dev split ("DEVSPL").
+inline constexpr uint64_t kDevSplitStream = 0x44455653504cull;
 
 /// Minibatches over a Dataset, one seeded permutation per epoch.
 class BatchIterator {

@@ -2,6 +2,7 @@
 #include "runtime/Trainer.h"
 
 #include "runtime/Hyper.h"
+#include "runtime/Rng.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -60,7 +61,10 @@ int classifierOutput(const Session &s) {
   return -1;
 }
 
-int64_t countCorrect(const Tensor &logits, const Tensor &labels, int64_t n) {
+/// Counts the rows of `logits` whose argmax is the label; with `confusion`
+/// (classes x classes), also tallies (label, prediction) pairs of labels in range.
+int64_t countCorrect(const Tensor &logits, const Tensor &labels, int64_t n,
+                     std::vector<int64_t> *confusion = nullptr) {
   int64_t classes = logits.shape()[1], correct = 0;
   for (int64_t i = 0; i < n; ++i) {
     const float *row = logits.f32() + i * classes;
@@ -68,13 +72,31 @@ int64_t countCorrect(const Tensor &logits, const Tensor &labels, int64_t n) {
     for (int64_t c = 1; c < classes; ++c)
       if (row[c] > row[best])
         best = c;
-    correct += best == labels.i32()[i];
+    int32_t label = labels.i32()[i];
+    correct += best == label;
+    if (confusion && label >= 0 && label < classes)
+      (*confusion)[label * classes + best] += 1;
   }
   return correct;
 }
+
 } // namespace
 
-llvm::Expected<EpochStats> Trainer::trainEpoch(const Dataset &set, int64_t epoch) {
+bool hasClassifierOutput(const Executable &exe) {
+  for (const BufferDesc &b : exe.buffers())
+    if (b.role == BufferRole::Output && b.shape.size() == 2 && b.shape[0] == kBatch)
+      return true;
+  return false;
+}
+
+double Trainer::lrAt(int64_t t, int64_t stepsPerEpoch) const {
+  return scheduledLr(cfg_.schedule, cfg_.lr, t, stepsPerEpoch,
+                     cfg_.totalSteps > 0 ? cfg_.totalSteps : t + 1);
+}
+
+llvm::Expected<bool>
+Trainer::runEpoch(const Dataset &set, TrainPosition &pos,
+                  llvm::function_ref<llvm::Expected<bool>(const TrainPosition &)> afterStep) {
   if (auto e = check(set))
     return e;
   int64_t count = set.count(), batch = cfg_.batch;
@@ -95,32 +117,64 @@ llvm::Expected<EpochStats> Trainer::trainEpoch(const Dataset &set, int64_t epoch
   int out = classifierOutput(s);
 
   BatchIterator batches(set, batch, cfg_.seed);
-  batches.startEpoch(epoch);
-  EpochStats st;
-  int64_t correct = 0;
-  auto start = std::chrono::steady_clock::now();
-  for (int64_t b = 0; b < batches.numBatches(/*dropLast=*/true); ++b) {
-    if (auto e = batches.fill(b, *x, *y))
+  batches.startEpoch(pos.epoch);
+  int64_t perEpoch = batches.numBatches(/*dropLast=*/true);
+  Shape sampleShape(set.features.shape().begin() + 1, set.features.shape().end());
+  if (auto e = checkAugmentable(cfg_.augment, sampleShape, set.source))
+    return e;
+  int64_t sampleSize = set.sampleSize();
+  std::vector<float> scratch;
+  while (pos.batch < perEpoch) {
+    if (auto e = batches.fill(pos.batch, *x, *y))
       return e;
+    if (cfg_.augment.any())
+      for (int64_t i = 0; i < batch; ++i) {
+        Rng rng(cfg_.seed, kAugmentStream + static_cast<uint64_t>(pos.step * batch + i));
+        augmentSample(cfg_.augment, x->f32() + i * sampleSize, sampleShape, rng, scratch);
+      }
     // The step count runs on across epochs: Adam's bias corrections use it.
-    if (auto e = feedHyperInputs(s, cfg_.lr, step_ + 1))
+    if (auto e = feedHyperInputs(s, lrAt(pos.step, perEpoch), pos.step + 1))
       return e;
     if (auto e = s.run())
       return e;
-    ++step_;
-    st.loss += loss->f32()[0];
+    ++pos.step;
+    ++pos.batch;
+    pos.lossSum += loss->f32()[0];
     if (out >= 0)
-      correct += countCorrect(s.buffer(out), *y, batch);
-    st.samples += batch;
-    ++st.steps;
+      pos.correct += countCorrect(s.buffer(out), *y, batch);
+    pos.samples += batch;
+    step_ = pos.step;
+    if (afterStep) {
+      auto stop = afterStep(pos);
+      if (!stop)
+        return stop.takeError();
+      if (*stop)
+        return pos.batch == perEpoch;
+    }
   }
+  return true;
+}
+
+llvm::Expected<EpochStats> Trainer::trainEpoch(const Dataset &set, int64_t epoch) {
+  TrainPosition pos;
+  pos.step = step_;
+  pos.epoch = epoch;
+  auto start = std::chrono::steady_clock::now();
+  auto done = runEpoch(set, pos);
+  if (!done)
+    return done.takeError();
+  EpochStats st;
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  st.loss /= static_cast<double>(st.steps);
-  st.accuracy = out >= 0 ? static_cast<double>(correct) / st.samples : NAN;
+  st.steps = pos.batch;
+  st.samples = pos.samples;
+  st.loss = pos.lossSum / static_cast<double>(st.steps);
+  st.accuracy = pos.samples && hasClassifierOutput(stepExe_)
+                    ? static_cast<double>(pos.correct) / pos.samples
+                    : NAN;
   return st;
 }
 
-llvm::Expected<EvalStats> Trainer::evaluate(const Dataset &set) {
+llvm::Expected<EvalStats> Trainer::evaluate(const Dataset &set, bool confusion) {
   if (auto e = check(set))
     return e;
   int64_t count = set.count();
@@ -147,8 +201,14 @@ llvm::Expected<EvalStats> Trainer::evaluate(const Dataset &set) {
     if (auto e = s.run())
       return e;
     st.loss += static_cast<double>(loss->f32()[0]) * n; // the loss is a batch mean
-    if (out >= 0)
-      correct += countCorrect(s.buffer(out), *y, n);
+    if (out >= 0) {
+      int64_t classes = s.buffer(out).shape()[1];
+      if (confusion && st.confusion.empty()) {
+        st.classes = classes;
+        st.confusion.assign(classes * classes, 0);
+      }
+      correct += countCorrect(s.buffer(out), *y, n, confusion ? &st.confusion : nullptr);
+    }
   }
   st.samples = count;
   st.loss /= static_cast<double>(count);

@@ -27,7 +27,7 @@ def main():
     if proc.returncode != 0:
         print("FAIL: gradc train exited with", proc.returncode)
         return 1
-    epochs = re.findall(r"^epoch\s+\d+/10 .*test acc\s+([\d.]+)%", proc.stdout, re.M)
+    epochs = re.findall(r"^epoch\s+\d+/10 .*\bacc\s+([\d.]+)%", proc.stdout, re.M)
     final = re.search(r"^final test accuracy: ([\d.]+)%", proc.stdout, re.M)
     checks = {
         "one progress line per epoch": len(epochs) == 10,

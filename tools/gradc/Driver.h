@@ -46,19 +46,54 @@ buildGraph(const std::string &modelPath, Mode mode,
            const passes::Instrumentation &inst = {}, bool *stoppedEarly = nullptr,
            const OptimizerFlags &flags = {});
 
+/// Builds and compiles the step that evaluates a model (forward and loss,
+/// params unchanged): what dev evaluation and `gradc eval` run.
+llvm::Expected<std::unique_ptr<rt::Executable>> compileEvalStep(const std::string &modelPath);
+
 /// JIT-compiles a graph built by buildGraph.
 llvm::Expected<std::unique_ptr<rt::Executable>> compile(const ir::Graph &g,
                                                         std::string *llvmIR = nullptr);
 
+/// Command-line overrides of the model's learning-rate schedule.
+struct ScheduleFlags {
+  std::optional<std::string> kind, unit;
+  std::optional<int64_t> stepSize, warmup;
+  std::optional<double> gamma, etaMin;
+};
+
 struct TrainOptions {
   std::string model;
-  std::string data = "mnist";
+  std::string data = "mnist"; // runtime data spec (tools/gradc/Data.cpp)
+  std::string devData;        // a dev set in the same formats
+  std::optional<double> devFraction;
   std::optional<int64_t> epochs, batch;
   std::optional<double> lr;
   std::optional<uint64_t> seed;
   OptimizerFlags optimizer;
+  ScheduleFlags schedule;
+  std::string augment;  // --augment spec ("" = none)
+  int64_t patience = 0; // 0: no early stopping
+  int64_t maxSteps = 0; // 0: no limit
+  std::string logCsv, plot;
+  std::string checkpointDir;
+  int64_t checkpointEvery = 0;
+  int64_t keep = 3;
+  bool resume = false;
+  std::string resumeFrom; // an explicitly named checkpoint
   std::string saveParams;
   bool quiet = false;
+};
+
+struct EvalOptions {
+  std::string model;
+  std::string params;
+  std::string data = "mnist";
+  bool confusion = true;
+};
+
+struct ExportParamsOptions {
+  std::string checkpoint;
+  std::string outputDir;
 };
 
 struct RunOptions {
@@ -99,6 +134,8 @@ struct CompileOptions {
 
 llvm::Error runTrain(const TrainOptions &o);
 llvm::Error runCompile(const CompileOptions &o);
+llvm::Error runEval(const EvalOptions &o);
+llvm::Error runExportParams(const ExportParamsOptions &o);
 llvm::Error runInference(const RunOptions &o);
 llvm::Error runGrad(const RunOptions &o);
 llvm::Error runOpt(const OptOptions &o);

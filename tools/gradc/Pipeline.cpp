@@ -85,6 +85,15 @@ llvm::Expected<std::unique_ptr<ir::Graph>> buildGraph(const std::string &modelPa
   return std::move(*g);
 }
 
+llvm::Expected<std::unique_ptr<rt::Executable>> compileEvalStep(const std::string &modelPath) {
+  // Today the eval step is the forward graph with its loss; a model with a
+  // train/eval mode (dropout, batch norm) selects eval mode here.
+  auto g = buildGraph(modelPath, Mode::Eval);
+  if (!g)
+    return g.takeError();
+  return compile(**g);
+}
+
 llvm::Expected<std::unique_ptr<rt::Executable>> compile(const ir::Graph &g,
                                                         std::string *llvmIR) {
   codegen::CodegenOptions opts;

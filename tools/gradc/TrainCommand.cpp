@@ -1,42 +1,32 @@
 //===- tools/gradc/TrainCommand.cpp - gradc train -------------------------===//
 //
-// Compiles the model twice — the training step (forward, backward, optimizer
-// update) and the eval step (forward and loss) — initializes the params from
-// the model's seeded initializers (optimizer state from zeros), and trains on
-// labelled data, printing one line per epoch (loss, train accuracy, test
-// accuracy, samples/s) and the final test accuracy. Flags override the
-// model's training config; optimizer flags reach the graph before the
-// optimizer pass runs.
+// Sets a run up: compiles the training step (forward, backward, optimizer
+// update) and the eval step (forward and loss), loads the data and splits
+// off a dev set, resolves the settings (flags override the model's training
+// config), initializes the params from the model's seeded initializers
+// (optimizer state from zeros) or restores a checkpoint, then hands the run
+// to trainLoop (TrainLoop.cpp) and reports the final test accuracy.
 //
 //===----------------------------------------------------------------------===//
-#include "tools/gradc/Driver.h"
+#include "tools/gradc/Data.h"
+#include "tools/gradc/TrainRun.h"
 
-#include "runtime/Dataset.h"
+#include "ir/Printer.h"
+#include "runtime/Augment.h"
 #include "runtime/ParamIO.h"
-#include "runtime/Session.h"
 #include "runtime/ThreadPool.h"
-#include "runtime/Trainer.h"
 
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/xxhash.h"
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 
 namespace gradc::driver {
 
 namespace {
-
-/// The bundled MNIST digits: $GRADC_DATA_DIR/mnist, else the source tree's.
-std::string bundledMnistDir() {
-  if (const char *env = std::getenv("GRADC_DATA_DIR"))
-    return (llvm::Twine(env) + "/mnist").str();
-  return GRADC_SOURCE_DIR "/data/mnist";
-}
 
 /// Picks the features and labels inputs: the training config's, else the
 /// first f32 and the first i32 data input.
@@ -65,7 +55,30 @@ std::string shortNumber(double v) {
 }
 
 std::string percent(double fraction) {
-  return std::isnan(fraction) ? std::string("   n/a") : llvm::formatv("{0:F2}%", 100 * fraction).str();
+  return std::isnan(fraction) ? std::string("n/a") : llvm::formatv("{0:F2}%", 100 * fraction).str();
+}
+
+/// The model's schedule with the flags applied; errors name the flag.
+llvm::Expected<rt::Schedule> resolveSchedule(const ir::ScheduleConfig &m, const ScheduleFlags &f,
+                                             double lr) {
+  rt::Schedule s;
+  std::string kind = f.kind.value_or(m.kind);
+  auto k = rt::parseScheduleKind(kind);
+  if (!k)
+    return error("--schedule: unknown schedule '" + kind +
+                 "' (expected constant, step, exponential, cosine)");
+  s.kind = *k;
+  s.stepSize = f.stepSize.value_or(m.stepSize);
+  s.gamma = f.gamma.value_or(m.gamma);
+  s.etaMin = f.etaMin.value_or(m.etaMin);
+  s.warmup = f.warmup.value_or(m.warmup);
+  std::string unit = f.unit.value_or(m.unit);
+  if (unit != "epoch" && unit != "step")
+    return error("--schedule-unit must be epoch or step, got '" + unit + "'");
+  s.perEpoch = unit == "epoch";
+  if (auto e = s.check(lr))
+    return error("schedule: " + llvm::toString(std::move(e)));
+  return s;
 }
 
 } // namespace
@@ -73,93 +86,165 @@ std::string percent(double fraction) {
 llvm::Error runTrain(const TrainOptions &o) {
   using Clock = std::chrono::steady_clock;
   auto t0 = Clock::now();
+  // Flags first: nothing is compiled or loaded for a run that cannot start.
+  if (o.devFraction && !o.devData.empty())
+    return error("--dev-fraction and --dev-data exclude each other");
+  if (o.devFraction && !(*o.devFraction > 0 && *o.devFraction < 1))
+    return error("--dev-fraction must be in (0, 1)");
+  if (o.patience < 0 || o.maxSteps < 0 || o.checkpointEvery < 0)
+    return error("--patience, --max-steps and --checkpoint-every must not be negative");
+  if (o.keep < 1)
+    return error("--keep must be at least 1");
+  if ((o.resume || o.checkpointEvery) && o.checkpointDir.empty())
+    return error(o.resume ? "--resume needs --checkpoint-dir (or name a file: --resume=FILE)"
+                          : "--checkpoint-every needs --checkpoint-dir");
+
   auto stepGraph = buildGraph(o.model, Mode::Train, {}, nullptr, o.optimizer);
   if (!stepGraph)
     return stepGraph.takeError();
-  auto evalGraph = buildGraph(o.model, Mode::Eval);
-  if (!evalGraph)
-    return evalGraph.takeError();
   const ir::Graph &g = **stepGraph;
-
-  rt::TrainerConfig cfg;
+  TrainRun run(o);
+  run.modelName = g.name;
+  rt::TrainerConfig &cfg = run.cfg;
   cfg.batch = o.batch.value_or(g.training.present ? g.training.batchSize : 32);
   cfg.lr = o.lr.value_or(g.training.present ? g.training.lr : 0.01);
   cfg.seed = o.seed.value_or(g.training.seed);
-  int64_t epochs = o.epochs.value_or(g.training.present ? g.training.epochs : 1);
+  run.epochs = o.epochs.value_or(g.training.present ? g.training.epochs : 1);
   if (cfg.batch < 1)
     return error("--batch must be at least 1");
-  if (epochs < 1)
+  if (run.epochs < 1)
     return error("--epochs must be at least 1");
   if (!(cfg.lr > 0) || !std::isfinite(cfg.lr))
     return error("--lr must be a positive number");
+  auto sched = resolveSchedule(g.training.schedule, o.schedule, cfg.lr);
+  if (!sched)
+    return sched.takeError();
+  cfg.schedule = *sched;
   if (auto e = pickDataInputs(g, cfg.features, cfg.labels))
     return e;
+  if (!o.augment.empty()) {
+    auto aug = rt::parseAugment(o.augment);
+    if (!aug)
+      return aug.takeError();
+    cfg.augment = *aug;
+  }
+  if (o.patience > 0 && !o.devFraction && o.devData.empty())
+    return error("--patience needs a dev set (--dev-fraction or --dev-data)");
 
+  ir::PrintOptions popts;
+  popts.locations = false;
+  run.fingerprint = llvm::formatv("{0:x-16}", llvm::xxh3_64bits(ir::graphToString(g, popts)));
+
+  double compileSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!o.checkpointDir.empty() && !o.resume && o.resumeFrom.empty())
+    if (auto e = checkFreshCheckpointDir(run))
+      return e;
+
+  // Data before code generation: a bad file fails fast.
+  auto data = loadData(o.data, DataUse::Train);
+  if (!data)
+    return data.takeError();
+  run.train = std::move(data->main);
+  run.test = std::move(data->test);
+  if (o.devFraction) {
+    auto parts = rt::splitDataset(run.train, *o.devFraction, cfg.seed);
+    if (!parts)
+      return parts.takeError();
+    run.train = std::move(parts->first);
+    run.dev = std::move(parts->second);
+  } else if (!o.devData.empty()) {
+    auto dev = loadData(o.devData, DataUse::Eval);
+    if (!dev)
+      return dev.takeError();
+    run.dev = std::move(dev->main);
+  }
+
+  Shape sampleShape(run.train.features.shape().begin() + 1, run.train.features.shape().end());
+  if (auto e = rt::checkAugmentable(cfg.augment, sampleShape, run.train.source))
+    return e;
+  int64_t classes = labelClasses(g, cfg.labels);
+  if (classes > 0)
+    for (const rt::Dataset *set : {&run.train, run.dev ? &*run.dev : nullptr,
+                                   run.test ? &*run.test : nullptr})
+      if (set)
+        if (auto e = set->validateLabels(classes))
+          return e;
+
+  auto t1 = Clock::now();
   auto step = compile(g);
   if (!step)
     return step.takeError();
-  auto eval = compile(**evalGraph);
+  run.step = std::move(*step);
+  auto eval = compileEvalStep(o.model);
   if (!eval)
     return eval.takeError();
-  double compileSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  run.eval = std::move(*eval);
+  compileSeconds += std::chrono::duration<double>(Clock::now() - t1).count();
 
-  std::string dir = o.data == "mnist" ? bundledMnistDir() : o.data;
-  auto train = rt::loadMnist(dir, "train");
-  if (!train)
-    return train.takeError();
-  auto test = rt::loadMnist(dir, "test");
-  if (!test)
-    return test.takeError();
-  int64_t classes = labelClasses(g, cfg.labels);
-  if (classes > 0) {
-    if (auto e = train->validateLabels(classes))
-      return e;
-    if (auto e = test->validateLabels(classes))
-      return e;
-  }
+  rt::Trainer probe(*run.step, *run.eval, run.params, cfg);
+  if (auto e = probe.check(run.train))
+    return e;
+  for (const std::optional<rt::Dataset> *set : {&run.dev, &run.test})
+    if (*set)
+      if (auto e = probe.check(**set))
+        return e;
+  int64_t perEpoch = probe.stepsPerEpoch(run.train);
+  if (perEpoch < 1)
+    return error(llvm::formatv("{0}: batch size {1} is larger than the data set ({2} samples)",
+                               run.train.source, cfg.batch, run.train.count()));
+  // The schedule is planned over --epochs; --max-steps and early stopping
+  // stop a run without changing its plan, so a stopped run can be resumed.
+  cfg.totalSteps = run.epochs * perEpoch;
 
-  rt::ParamStore params;
-  if (auto e = params.initialize((*step)->buffers(), cfg.seed))
+  // What a resumed run must repeat to continue the same run.
+  std::string dev = o.devFraction ? "fraction " + shortNumber(*o.devFraction)
+                                  : o.devData.empty() ? "none" : "file " + o.devData;
+  run.settings =
+      llvm::formatv("batch={0}\nlr={1}\nschedule={2}\nseed={3}\ndata={4}\ndev={5}\naugment={6}\n",
+                    cfg.batch, shortNumber(cfg.lr), cfg.schedule.describe(), cfg.seed, o.data, dev,
+                    cfg.augment.describe())
+          .str();
+
+  if (auto e = run.params.initialize(run.step->buffers(), cfg.seed))
     return e;
-  rt::Trainer trainer(**step, **eval, params, cfg);
-  const rt::Dataset &trainSet = *train, &testSet = *test;
-  if (auto e = trainer.check(trainSet))
-    return e;
-  if (auto e = trainer.check(testSet))
-    return e;
+  if (o.resume || !o.resumeFrom.empty())
+    if (auto e = resumeRun(run))
+      return e;
 
   auto &os = llvm::outs();
-  if (!o.quiet)
-    os << llvm::formatv("gradc: {0}: {1} train / {2} test samples, batch {3}, {4} lr {5}, "
-                        "seed {6}, {7} thread(s); compiled in {8:F2} s\n",
-                        g.name, trainSet.count(), testSet.count(), cfg.batch,
-                        g.training.optimizer, shortNumber(cfg.lr), cfg.seed, rt::numThreads(),
-                        compileSeconds);
-  rt::EvalStats last;
-  for (int64_t e = 0; e < epochs; ++e) {
-    auto st = trainer.trainEpoch(trainSet, e);
-    if (!st)
-      return st.takeError();
-    auto ev = trainer.evaluate(testSet);
+  if (!o.quiet) {
+    os << llvm::formatv("gradc: {0}: {1} train", g.name, run.train.count());
+    if (run.dev)
+      os << " / " << run.dev->count() << " dev";
+    if (run.test)
+      os << " / " << run.test->count() << " test";
+    os << llvm::formatv(" samples, batch {0}, {1} lr {2}, schedule {3}, seed {4}, {5} thread(s); "
+                        "compiled in {6:F2} s\n",
+                        cfg.batch, g.training.optimizer, shortNumber(cfg.lr),
+                        cfg.schedule.describe(), cfg.seed, rt::numThreads(), compileSeconds);
+    if (cfg.augment.any())
+      os << "augment: " << cfg.augment.describe() << "\n";
+    os.flush();
+  }
+  if (auto e = trainLoop(run))
+    return e;
+
+  rt::Trainer trainer(*run.step, *run.eval, run.params, cfg);
+  if (run.test) {
+    auto ev = trainer.evaluate(*run.test);
     if (!ev)
       return ev.takeError();
-    last = *ev;
-    if (!std::isfinite(st->loss))
-      return error(llvm::formatv("training diverged in epoch {0}: loss is {1} (try a smaller "
-                                 "--lr)",
-                                 e + 1, st->loss));
-    if (!o.quiet) {
-      os << llvm::formatv("epoch {0,3}/{1}  loss {2:F4}  train acc {3}  test loss {4:F4}  "
-                          "test acc {5}  {6:F0} samples/s\n",
-                          e + 1, epochs, st->loss, percent(st->accuracy), ev->loss,
-                          percent(ev->accuracy), st->samples / st->seconds);
-      os.flush();
-    }
+    os << "final test accuracy: " << percent(ev->accuracy) << " (" << ev->samples
+       << " samples)\n";
+  } else if (!run.history.empty()) {
+    const rt::EpochRecord &last = run.history.back();
+    os << llvm::formatv("final train loss: {0:F4}", last.trainLoss);
+    if (run.dev)
+      os << "  dev accuracy: " << percent(last.devAcc);
+    os << "\n";
   }
-  os << "final test accuracy: " << percent(last.accuracy) << " (" << last.samples
-     << " samples)\n";
   if (!o.saveParams.empty()) {
-    if (auto e = rt::saveParams(o.saveParams, params))
+    if (auto e = rt::saveParams(o.saveParams, run.params))
       return e;
     if (!o.quiet)
       os << "saved params to " << o.saveParams << "\n";

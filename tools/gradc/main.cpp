@@ -1,7 +1,8 @@
 //===- tools/gradc/main.cpp - The gradc command line ----------------------===//
 //
-// gradc train | run | grad | opt | bench | compile. Every option is declared here, scoped to its
-// subcommands, so `gradc <cmd> --help` shows exactly what that command takes
+// gradc train | eval | run | grad | opt | bench | compile | export-params.
+// Every option is declared here, scoped to its subcommands, so
+// `gradc <cmd> --help` shows exactly what that command takes
 // (LLVM's own options are hidden). The commands live in the other files.
 //
 //===----------------------------------------------------------------------===//
@@ -27,20 +28,85 @@ cl::SubCommand OptCmd("opt", "Run the compiler pipeline and print or dump the IR
 cl::SubCommand BenchCmd("bench", "Time a model's compiled training step or inference");
 cl::SubCommand CompileCmd("compile",
                           "Compile a model to an object file and a C header (no runtime needed)");
+cl::SubCommand EvalCmd("eval", "Loss, accuracy and confusion matrix of trained params on data");
+cl::SubCommand ExportCmd("export-params",
+                         "Write the params of a training checkpoint as a .npy directory");
 
-cl::SubCommandGroup AllCmds({&TrainCmd, &RunCmd, &GradCmd, &OptCmd, &BenchCmd, &CompileCmd});
+cl::SubCommandGroup AllCmds({&TrainCmd, &RunCmd, &GradCmd, &OptCmd, &BenchCmd, &CompileCmd,
+                             &EvalCmd});
 cl::SubCommandGroup RunGradCmds({&RunCmd, &GradCmd});
-cl::SubCommandGroup ExecCmds({&TrainCmd, &RunCmd, &GradCmd, &BenchCmd});
+cl::SubCommandGroup ParamCmds({&RunCmd, &GradCmd, &EvalCmd});
+cl::SubCommandGroup ExecCmds({&TrainCmd, &RunCmd, &GradCmd, &EvalCmd, &BenchCmd});
+cl::SubCommandGroup DataCmds({&TrainCmd, &EvalCmd});
 
 cl::opt<std::string> Model(cl::Positional, cl::desc("<model.pbtxt|model.pb>"), cl::Required,
                            cl::sub(AllCmds), cl::cat(Category));
 
-// train
+// train, eval
 cl::opt<std::string> Data("data",
-                          cl::desc("Training data: 'mnist' (the bundled digits) or a directory "
-                                   "with train-/t10k- IDX files (default: mnist)"),
-                          cl::init("mnist"), cl::value_desc("mnist|DIR"), cl::sub(TrainCmd),
-                          cl::cat(Category));
+                          cl::desc("Data: 'mnist' (the bundled digits), a directory of MNIST "
+                                   "IDX files (train: train-*, eval: t10k-*), FILE.csv, or "
+                                   "X.npy,Y.npy (default: mnist)"),
+                          cl::init("mnist"), cl::value_desc("mnist|DIR|FILE.csv|X.npy,Y.npy"),
+                          cl::sub(DataCmds), cl::cat(Category));
+
+// train
+cl::opt<std::string> DevData("dev-data",
+                             cl::desc("Dev set evaluated after every epoch (formats as --data)"),
+                             cl::value_desc("SPEC"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<double> DevFraction("dev-fraction",
+                            cl::desc("Hold out this fraction of the training set as the dev "
+                                     "set (drawn by --seed)"),
+                            cl::value_desc("F"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<std::string> AugmentSpec("augment",
+                                 cl::desc("Seeded augmentation of image training samples: "
+                                          "random crop with zero padding P, left-right flip, "
+                                          "gaussian noise of std S"),
+                                 cl::value_desc("crop:P,flip,noise:S"), cl::sub(TrainCmd),
+                                 cl::cat(Category));
+cl::opt<int64_t> Patience("patience",
+                          cl::desc("Stop after N epochs without a lower dev loss (default 0: "
+                                   "never)"),
+                          cl::init(0), cl::value_desc("N"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<int64_t> MaxSteps("max-steps", cl::desc("Stop after N training steps in all (the schedule stays planned over --epochs)"),
+                          cl::init(0), cl::value_desc("N"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<std::string> Schedule("schedule",
+                              cl::desc("Learning-rate schedule (default: the model's, else "
+                                       "constant)"),
+                              cl::value_desc("constant|step|exponential|cosine"),
+                              cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<int64_t> Warmup("warmup", cl::desc("Linear warmup over the first N steps"),
+                        cl::value_desc("N"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<int64_t> StepSize("step-size",
+                          cl::desc("step schedule: decay every N epochs (or steps) (default 1)"),
+                          cl::value_desc("N"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<double> Gamma("gamma",
+                      cl::desc("step/exponential schedule: decay factor (default 0.1)"),
+                      cl::value_desc("X"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<double> EtaMin("eta-min", cl::desc("cosine schedule: the final rate (default 0)"),
+                       cl::value_desc("X"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<std::string> ScheduleUnit("schedule-unit",
+                                  cl::desc("step/exponential schedule: decay per epoch "
+                                           "(default) or per step"),
+                                  cl::value_desc("epoch|step"), cl::sub(TrainCmd),
+                                  cl::cat(Category));
+cl::opt<std::string> LogCsv("log-csv", cl::desc("Write one CSV row per epoch to FILE"),
+                            cl::value_desc("FILE"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<std::string> Plot("plot", cl::desc("Draw loss and accuracy curves to FILE.svg"),
+                          cl::value_desc("FILE.svg"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<std::string> CheckpointDir("checkpoint-dir",
+                                   cl::desc("Save a checkpoint to DIR after every epoch"),
+                                   cl::value_desc("DIR"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<int64_t> CheckpointEvery("checkpoint-every",
+                                 cl::desc("Also save a checkpoint every N steps"), cl::init(0),
+                                 cl::value_desc("N"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<int64_t> Keep("keep", cl::desc("Keep the newest K checkpoints (default 3)"), cl::init(3),
+                      cl::value_desc("K"), cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<std::string> Resume("resume",
+                            cl::desc("Continue from the newest valid checkpoint of "
+                                     "--checkpoint-dir, or from FILE"),
+                            cl::ValueOptional, cl::value_desc("FILE"), cl::sub(TrainCmd),
+                            cl::cat(Category));
 cl::opt<int64_t> Epochs("epochs", cl::desc("Epochs (default: the model's training config)"),
                         cl::value_desc("N"), cl::sub(TrainCmd), cl::cat(Category));
 cl::opt<int64_t> Batch("batch", cl::desc("Batch size (default: the model's training config)"),
@@ -76,8 +142,17 @@ cl::opt<double> ClipNorm("clip-norm",
 cl::opt<std::string> SaveParams("save-params",
                                 cl::desc("Write the trained params to DIR as <name>.npy"),
                                 cl::value_desc("DIR"), cl::sub(TrainCmd), cl::cat(Category));
-cl::opt<bool> Quiet("quiet", cl::desc("Print only the final result"), cl::sub(TrainCmd),
-                    cl::cat(Category));
+cl::opt<bool> Quiet("quiet", cl::desc("Print only the final result (no progress)"),
+                    cl::sub(TrainCmd), cl::cat(Category));
+cl::opt<bool> NoConfusion("no-confusion", cl::desc("Omit the confusion matrix"),
+                          cl::sub(EvalCmd), cl::cat(Category));
+
+// export-params
+cl::opt<std::string> Checkpoint(cl::Positional, cl::desc("<checkpoint.gradc>"), cl::Required,
+                                cl::sub(ExportCmd), cl::cat(Category));
+cl::opt<std::string> ExportDir("output-dir", cl::desc("Directory for the <param>.npy files"),
+                               cl::value_desc("DIR"), cl::Required, cl::sub(ExportCmd),
+                               cl::cat(Category));
 
 cl::opt<unsigned> Threads("threads",
                          cl::desc("Threads the compiled kernels use (default 0: every core)"),
@@ -85,7 +160,7 @@ cl::opt<unsigned> Threads("threads",
 
 // run, grad
 cl::opt<std::string> Params("params", cl::desc("Directory of <param>.npy files"),
-                            cl::value_desc("DIR"), cl::Required, cl::sub(RunGradCmds),
+                            cl::value_desc("DIR"), cl::Required, cl::sub(ParamCmds),
                             cl::cat(Category));
 cl::list<std::string> Inputs("input", cl::desc("Bind model input NAME to a .npy file"),
                              cl::value_desc("NAME=FILE.npy"), cl::OneOrMore,
@@ -184,9 +259,14 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "gradc: compile neural-network models to native code and train them\n\n"
-      "  gradc train MODEL [--data mnist|DIR] [--epochs N] [--batch N] [--lr X] [--seed N]\n"
+      "  gradc train MODEL [--data SPEC] [--epochs N] [--batch N] [--lr X] [--seed N]\n"
       "              [--optimizer sgd|rmsprop|adam|adamw] [--momentum X] [--weight-decay X]\n"
-      "              [--clip-norm X] ... [--threads N] [--save-params DIR]\n"
+      "              [--clip-norm X] [--schedule cosine] [--warmup N] ...\n"
+      "              [--dev-fraction F | --dev-data SPEC] [--patience N] [--max-steps N]\n"
+      "              [--log-csv FILE] [--plot FILE.svg] [--checkpoint-dir DIR] [--resume]\n"
+      "              [--threads N] [--save-params DIR]\n"
+      "  gradc eval MODEL --params DIR [--data SPEC]\n"
+      "  gradc export-params CHECKPOINT --output-dir DIR\n"
       "  gradc run MODEL --params DIR --input NAME=FILE.npy --output-dir DIR\n"
       "  gradc grad MODEL --params DIR --input NAME=FILE.npy ... --output-dir DIR\n"
       "  gradc opt MODEL [--train] [--print-ir-after-all] [--print-llvm] ...\n"
@@ -195,10 +275,10 @@ int main(int argc, char **argv) {
       "              [--entry infer|train|both] [--params DIR --embed-params]\n"
       "              [--target-cpu native|x86-64-v4|x86-64-v3|x86-64] [--threads N]\n"
       "              [--emit obj|asm|llvm]\n\n"
-      "Run 'gradc <command> --help' for a command's options.\n");
+      "Run 'gradc <command> --help' for a command's options; docs/TRAINING.md is the guide.\n");
 
   Error err = Error::success();
-  if (TrainCmd || RunCmd || GradCmd || BenchCmd)
+  if (TrainCmd || RunCmd || GradCmd || EvalCmd || BenchCmd)
     rt::setNumThreads(Threads);
   if (TrainCmd) {
     driver::TrainOptions o;
@@ -224,9 +304,44 @@ int main(int argc, char **argv) {
         *field = flag->getValue();
     if (Nesterov.getNumOccurrences())
       f.nesterov = Nesterov;
+    driver::ScheduleFlags &sf = o.schedule;
+    if (Schedule.getNumOccurrences())
+      sf.kind = Schedule;
+    if (ScheduleUnit.getNumOccurrences())
+      sf.unit = ScheduleUnit;
+    if (StepSize.getNumOccurrences())
+      sf.stepSize = StepSize;
+    if (Warmup.getNumOccurrences())
+      sf.warmup = Warmup;
+    if (Gamma.getNumOccurrences())
+      sf.gamma = Gamma;
+    if (EtaMin.getNumOccurrences())
+      sf.etaMin = EtaMin;
+    o.devData = DevData;
+    o.augment = AugmentSpec;
+    if (DevFraction.getNumOccurrences())
+      o.devFraction = DevFraction;
+    o.patience = Patience;
+    o.maxSteps = MaxSteps;
+    o.logCsv = LogCsv;
+    o.plot = Plot;
+    o.checkpointDir = CheckpointDir;
+    o.checkpointEvery = CheckpointEvery;
+    o.keep = Keep;
+    o.resume = Resume.getNumOccurrences() > 0 && Resume.empty();
+    o.resumeFrom = Resume;
     o.saveParams = SaveParams;
     o.quiet = Quiet;
     err = driver::runTrain(o);
+  } else if (EvalCmd) {
+    driver::EvalOptions o;
+    o.model = Model;
+    o.params = Params;
+    o.data = Data;
+    o.confusion = !NoConfusion;
+    err = driver::runEval(o);
+  } else if (ExportCmd) {
+    err = driver::runExportParams({Checkpoint, ExportDir});
   } else if (RunCmd || GradCmd) {
     driver::RunOptions o;
     o.model = Model;
@@ -275,8 +390,8 @@ int main(int argc, char **argv) {
       o.commandLine += std::string(" ") + argv[i];
     err = driver::runCompile(o);
   } else {
-    errs() << "gradc: error: no command given (train, run, grad, opt, bench or compile); see "
-              "gradc --help\n";
+    errs() << "gradc: error: no command given (train, eval, run, grad, opt, bench, compile or "
+              "export-params); see gradc --help\n";
     return 1;
   }
   if (err) {
