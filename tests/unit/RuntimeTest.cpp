@@ -482,3 +482,64 @@ TEST(Trainer, FeedsAdamHyperInputsByStepAcrossEpochs) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(Trainer, RunEpochStopsAndContinuesWithTheScheduledRates) {
+  auto makeSet = [] {
+    Dataset set;
+    set.features = Tensor(DType::F32, {9, 2});
+    set.labels = Tensor(DType::I32, {9});
+    std::memset(set.features.data(), 0, set.features.bytes());
+    std::memset(set.labels.data(), 0, set.labels.bytes());
+    set.source = "tiny";
+    return set;
+  };
+  Dataset set = makeSet();
+  TrainerConfig cfg;
+  cfg.batch = 2; // 4 steps an epoch
+  cfg.lr = 0.1;
+  cfg.schedule.kind = Schedule::Kind::Cosine;
+  cfg.schedule.warmup = 2;
+  cfg.totalSteps = 8;
+  cfg.features = "x";
+  cfg.labels = "y";
+
+  // Two whole epochs.
+  HyperRecorder whole, eval;
+  ParamStore s1;
+  Trainer t1(whole, eval, s1, cfg);
+  TrainPosition pos;
+  for (pos.epoch = 0; pos.epoch < 2; ++pos.epoch, pos.batch = 0)
+    ASSERT_TRUE(expectOk(t1.runEpoch(set, pos)));
+  ASSERT_EQ(whole.stepSizes.size(), 8u);
+  for (int t = 0; t < 8; ++t)
+    EXPECT_EQ(whole.stepSizes[t],
+              static_cast<float>(scheduledLr(cfg.schedule, 0.1, t, 4, 8) /
+                                 (1 - std::pow(0.8, t + 1))))
+        << t;
+
+  // Stopped after 3 steps, continued by a fresh trainer from the position.
+  HyperRecorder first, second;
+  ParamStore s2;
+  Trainer t2(first, eval, s2, cfg);
+  TrainPosition p2;
+  bool full = expectOk(t2.runEpoch(set, p2, [](const TrainPosition &p) -> llvm::Expected<bool> {
+    return p.step == 3;
+  }));
+  EXPECT_FALSE(full);
+  EXPECT_EQ(p2.step, 3);
+  EXPECT_EQ(p2.batch, 3);
+  EXPECT_EQ(p2.samples, 6);
+  Trainer t3(second, eval, s2, cfg);
+  ASSERT_TRUE(expectOk(t3.runEpoch(set, p2)));
+  EXPECT_EQ(p2.step, 4);
+  p2.epoch = 1;
+  p2.batch = 0;
+  ASSERT_TRUE(expectOk(t3.runEpoch(set, p2)));
+  std::vector<float> joined = first.stepSizes;
+  joined.insert(joined.end(), second.stepSizes.begin(), second.stepSizes.end());
+  EXPECT_EQ(joined, whole.stepSizes);
+}
+
+} // namespace
