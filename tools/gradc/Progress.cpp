@@ -60,7 +60,7 @@ void Progress::clearBar() {
   }
 }
 
-void Progress::endEpoch(const rt::EpochRecord &r, bool hasDev) {
+void Progress::endEpoch(const rt::EpochRecord &r, bool hasDev, const EpochExtras &x) {
   if (quiet_)
     return;
   clearBar();
@@ -68,9 +68,12 @@ void Progress::endEpoch(const rt::EpochRecord &r, bool hasDev) {
                        r.trainLoss, percent(r.trainAcc));
   if (hasDev)
     os_ << llvm::formatv("  dev loss {0:F4}  dev acc {1}", r.devLoss, percent(r.devAcc));
+  if (x.hasTest)
+    os_ << llvm::formatv("  test loss {0:F4}  test acc {1}", x.testLoss, percent(x.testAcc));
   char lr[32];
   std::snprintf(lr, sizeof lr, "%.4g", r.lr);
-  os_ << "  lr " << lr << llvm::formatv("  {0:F1} s\n", r.seconds);
+  os_ << "  lr " << lr
+      << llvm::formatv("  {0:F0} samples/s  {1:F1} s\n", x.samplesPerSecond, r.seconds);
   os_.flush();
 }
 

@@ -26,8 +26,14 @@ public:
   void startEpoch(int64_t epoch, int64_t firstBatch, int64_t batches, int64_t batchSize);
   /// After each step: redraws the live bar when it is due.
   void step(const rt::TrainPosition &pos);
+  /// What the summary line of an epoch shows besides its EpochRecord.
+  struct EpochExtras {
+    double samplesPerSecond = 0; // training throughput (dev and test evaluation excluded)
+    bool hasTest = false;        // the held-out test set, evaluated in eval mode
+    double testLoss = 0, testAcc = 0;
+  };
   /// The summary line of a finished (or stopped) epoch.
-  void endEpoch(const rt::EpochRecord &r, bool hasDev);
+  void endEpoch(const rt::EpochRecord &r, bool hasDev, const EpochExtras &x);
   /// A line of its own (clears a live bar first).
   void note(llvm::StringRef line);
 

@@ -54,6 +54,7 @@ llvm::Error trainLoop(TrainRun &run) {
     if (o.patience > 0 && run.badEpochs >= o.patience)
       break; // a resumed run that had already stopped early
     auto start = Clock::now();
+    const int64_t firstSamples = run.pos.samples; // a resumed epoch starts part way
     progress.startEpoch(run.pos.epoch, run.pos.batch, perEpoch, run.cfg.batch);
     auto full = trainer.runEpoch(
         run.train, run.pos, [&](const rt::TrainPosition &p) -> llvm::Expected<bool> {
@@ -68,6 +69,10 @@ llvm::Error trainLoop(TrainRun &run) {
         });
     if (!full)
       return full.takeError();
+    Progress::EpochExtras extras;
+    double trainSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+    extras.samplesPerSecond =
+        trainSeconds > 0 ? static_cast<double>(run.pos.samples - firstSamples) / trainSeconds : 0;
 
     rt::EpochRecord r;
     r.epoch = run.pos.epoch + 1;
@@ -90,6 +95,15 @@ llvm::Error trainLoop(TrainRun &run) {
       r.devAcc = ev->accuracy;
     }
     r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (run.test && !o.quiet) {
+      // Shown only, never used to decide anything (the dev set is for that).
+      auto ev = trainer.evaluate(*run.test);
+      if (!ev)
+        return ev.takeError();
+      extras.hasTest = true;
+      extras.testLoss = ev->loss;
+      extras.testAcc = ev->accuracy;
+    }
 
     if (!*full) {
       // Stopped by --max-steps inside the epoch: checkpoint this position,
@@ -101,7 +115,7 @@ llvm::Error trainLoop(TrainRun &run) {
       logged.push_back(r);
       if (auto e = writeLogs(run, logged))
         return e;
-      progress.endEpoch(r, run.dev.has_value());
+      progress.endEpoch(r, run.dev.has_value(), extras);
       progress.note(llvm::formatv("stopped at --max-steps {0} (epoch {1}, batch {2}/{3})",
                                   o.maxSteps, r.epoch, run.pos.batch, perEpoch)
                         .str());
@@ -124,7 +138,7 @@ llvm::Error trainLoop(TrainRun &run) {
     if (saving)
       if (auto e = saveCheckpoint(run))
         return e;
-    progress.endEpoch(r, run.dev.has_value());
+    progress.endEpoch(r, run.dev.has_value(), extras);
     if (o.patience > 0 && run.badEpochs >= o.patience) {
       progress.note(llvm::formatv("early stop: the dev loss has not improved for {0} epoch(s) "
                                   "(best {1:F4} at epoch {2})",
