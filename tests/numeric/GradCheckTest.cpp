@@ -30,7 +30,9 @@
 
 #include "passes/Passes.h"
 
+#include <algorithm>
 #include <map>
+#include <numeric>
 #include <set>
 
 using namespace gradc;
@@ -72,6 +74,8 @@ enum class Range {
   Any,          // uniform in [-1, 1)
   AwayFromZero, // |x| in [0.2, 1), random sign: off relu's kink by > kEps
   Positive,     // uniform in [0.8, 2): log and divisors, off the pole at 0
+  Distinct,     // a random order of values spaced >= 6/numel apart in [-3, 3):
+                // no two within 2*kEps, so a max pool's choice never flips
 };
 
 struct Fill {
@@ -126,6 +130,16 @@ rt::Tensor drawValue(const Fill &f, const Shape &shape, TensorRng &rng) {
     return rng.awayFromZero(shape, 0.2f, 1);
   case Range::Positive:
     return rng.uniform(shape, 0.8f, 2);
+  case Range::Distinct: {
+    rt::Tensor t = rng.uniform(shape, -1, 1);
+    std::vector<int64_t> order(t.numel());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(),
+              [&](int64_t a, int64_t b) { return t.f32()[a] < t.f32()[b]; });
+    for (int64_t r = 0; r < t.numel(); ++r)
+      t.f32()[order[r]] = -3.0f + 6.0f * float(r) / float(t.numel());
+    return t;
+  }
   }
   return {};
 }
@@ -338,6 +352,29 @@ std::vector<Recipe> allRecipes() {
   add(oneOp(OpKind::BroadcastTo, {{{3, 1}}}, attrs({{"shape", Ints{-1, 3, 4}}})));
   add(oneOp(OpKind::BroadcastTo, {{{N, 1}}}, attrs({{"shape", Ints{-1, 4}}})));
   add(oneOp(OpKind::BroadcastTo, {{{}}}, attrs({{"shape", Ints{-1, 2}}})));
+
+  // Vision ops: conv2d with stride 2, padding, dilation 2 and groups (w.r.t.
+  // input, weight and bias); pools with overlapping windows and padding.
+  auto conv = [](Ints stride, Ints pad, Ints dil, int64_t groups) {
+    return attrs({{"stride", stride}, {"padding", pad}, {"dilation", dil},
+                  {"groups", groups}});
+  };
+  add(oneOp(OpKind::Conv2d, {{{N, 2, 4, 4}}, {{3, 2, 3, 3}}, {{3}}},
+            conv({1, 1}, {1, 1}, {1, 1}, 1)));
+  add(oneOp(OpKind::Conv2d, {{{N, 2, 5, 5}}, {{2, 2, 3, 3}}}, conv({2, 2}, {1, 0}, {1, 1}, 1)));
+  add(oneOp(OpKind::Conv2d, {{{N, 1, 6, 5}}, {{2, 1, 2, 2}}, {{2}}},
+            conv({1, 1}, {1, 1}, {2, 2}, 1)));
+  add(oneOp(OpKind::Conv2d, {{{N, 4, 4, 4}}, {{2, 2, 3, 3}}}, conv({1, 2}, {1, 1}, {1, 1}, 2)));
+  // Max pools read Distinct values: kEps never changes a window's maximum.
+  add(oneOp(OpKind::MaxPool2d, {{{N, 2, 4, 4}, Range::Distinct}},
+            attrs({{"kernel", int64_t(2)}})));
+  add(oneOp(OpKind::MaxPool2d, {{{N, 1, 5, 5}, Range::Distinct}},
+            attrs({{"kernel", int64_t(3)}, {"stride", int64_t(2)}, {"padding", int64_t(1)}})));
+  add(oneOp(OpKind::AvgPool2d, {{{N, 2, 4, 4}}}, attrs({{"kernel", int64_t(2)}})));
+  add(oneOp(OpKind::AvgPool2d, {{{N, 1, 5, 5}}},
+            attrs({{"kernel", int64_t(3)}, {"stride", int64_t(2)}, {"padding", int64_t(1)}})));
+  add(oneOp(OpKind::GlobalAvgPool, {{{N, 3, 2, 3}}}));
+  add(oneOp(OpKind::Flatten, {{{N, 2, 3, 2}}}));
   return rs;
 }
 

@@ -364,6 +364,15 @@ std::vector<RuleCase> ruleCases() {
   c.push_back({"transpose", OpKind::Transpose, {tf({2, 3, 4})}, ints("perm", {1, 2, 0})});
   c.push_back({"transpose-default", OpKind::Transpose, {tf({2, 3})}, {}});
   c.push_back({"broadcast_to", OpKind::BroadcastTo, {tf({3, 1})}, ints("shape", {2, 3, 4})});
+  // Vision ops.
+  Attrs conv = ints("stride", {2, 1});
+  conv.set("groups", int64_t(2));
+  c.push_back({"conv2d", OpKind::Conv2d, {tf({2, 4, 5, 5}), tf({6, 2, 3, 3}), tf({6})}, conv});
+  c.push_back({"conv2d-nobias", OpKind::Conv2d, {tf({2, 1, 5, 5}), tf({3, 1, 2, 2})}, {}});
+  c.push_back({"max_pool2d", OpKind::MaxPool2d, {tf({2, 3, 4, 4})}, ints("kernel", {2, 2})});
+  c.push_back({"avg_pool2d", OpKind::AvgPool2d, {tf({2, 3, 5, 5})}, ints("kernel", {3, 3})});
+  c.push_back({"global_avg_pool", OpKind::GlobalAvgPool, {tf({2, 3, 4, 4})}, {}});
+  c.push_back({"flatten", OpKind::Flatten, {tf({2, 3, 4})}, {}});
   return c;
 }
 
