@@ -27,6 +27,10 @@ constexpr AttrSpec kConvAttrs[] = {{"stride", AttrKind::Ints, false, true},
                                    {"padding", AttrKind::Ints, false, true},
                                    {"dilation", AttrKind::Ints, false, true},
                                    {"groups", AttrKind::Int, false}};
+constexpr AttrSpec kBatchNormAttrs[] = {{"eps", AttrKind::Float, false},
+                                        {"momentum", AttrKind::Float, false}};
+constexpr AttrSpec kDropoutAttrs[] = {{"p", AttrKind::Float, false},
+                                      {"seed", AttrKind::Int, false}};
 constexpr AttrSpec kPoolAttrs[] = {{"kernel", AttrKind::Ints, true, true},
                                    {"stride", AttrKind::Ints, false, true},
                                    {"padding", AttrKind::Ints, false, true}};
@@ -62,6 +66,11 @@ llvm::ArrayRef<AttrSpec> attrsOf(OpKind k) {
   case OpKind::AvgPool2d:
   case OpKind::AvgPool2dGrad:
     return kPoolAttrs;
+  case OpKind::BatchNorm:
+    return kBatchNormAttrs;
+  case OpKind::Dropout:
+  case OpKind::DropoutTrain:
+    return kDropoutAttrs;
   default:
     return llvm::ArrayRef<AttrSpec>(kNoAttrs).drop_front();
   }

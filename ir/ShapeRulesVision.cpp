@@ -248,3 +248,50 @@ llvm::Expected<Types> shapeRuleFlatten(const Node &n) {
 }
 
 } // namespace gradc::ir
+
+namespace gradc::ir {
+
+// ---- Train/eval ops -----------------------------------------------------------
+
+llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleBatchNorm(const Node &n) {
+  const TensorType &x = n.input(0)->type();
+  if (x.dtype != DType::F32 || (x.rank() != 2 && x.rank() != 4))
+    return err(formatv("batch_norm input %{0} must be f32 [N,C] or [N,C,H,W], got {1}",
+                       n.input(0)->name(), x.str()));
+  if (x.shape[1] == kBatch || (x.rank() == 4 && hasBatch(Shape(x.shape.begin() + 2, x.shape.end()))))
+    return err(formatv("batch_norm: only the first dimension may be N, got {0}", x.str()));
+  const char *what[] = {"", "scale (gamma)", "shift (beta)", "running_mean", "running_var"};
+  for (unsigned i = 1; i < 5; ++i)
+    if (n.input(i)->type() != TensorType(DType::F32, {x.shape[1]}))
+      return err(formatv("batch_norm {0} %{1} must be f32[{2}] (one per channel), got {3}",
+                         what[i], n.input(i)->name(), x.shape[1], n.input(i)->type().str()));
+  double eps = n.attrs().getFloat("eps", 1e-5), m = n.attrs().getFloat("momentum", 0.1);
+  if (!(eps > 0))
+    return err(formatv("batch_norm eps must be > 0, got {0}", eps));
+  if (!(m >= 0 && m <= 1))
+    return err(formatv("batch_norm momentum must be in [0, 1], got {0}", m));
+  return Types{x};
+}
+
+static llvm::Error checkDropoutP(const Node &n) {
+  double p = n.attrs().getFloat("p", 0.5);
+  if (!(p >= 0 && p < 1))
+    return err(formatv("dropout p must be in [0, 1), got {0}", p));
+  return llvm::Error::success();
+}
+
+llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleDropout(const Node &n) {
+  if (n.input(0)->type().dtype != DType::F32)
+    return err("dropout input must be f32");
+  if (auto e = checkDropoutP(n))
+    return std::move(e);
+  return Types{n.input(0)->type()};
+}
+
+llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleDropoutTrain(const Node &n) {
+  if (n.input(1)->type() != TensorType(DType::F32, {}))
+    return err("dropout_train's second input must be the f32 scalar step");
+  return shapeRuleDropout(n);
+}
+
+} // namespace gradc::ir

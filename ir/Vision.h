@@ -49,3 +49,25 @@ struct PoolGeom {
 llvm::Expected<PoolGeom> poolGeom(const Node &n);
 
 } // namespace gradc::ir
+
+namespace gradc::ir {
+
+/// Dropout's counter-based random bits: splitmix64's finalizer of a key
+/// made from the node's seed, the step and the element's index, so a mask
+/// is a pure function of (seed, step, index): the same in the JIT and the
+/// interpreter, different every step, and recomputed (not stored) by the
+/// backward pass. Element `index` is kept when (hash >> 40) >= threshold.
+inline uint64_t dropoutHash(uint64_t seed, uint64_t step, uint64_t index) {
+  uint64_t z = seed * 0x9E3779B97F4A7C15ull + step * 0xD1B54A32D192ED03ull + index;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+/// 24-bit threshold for drop probability p: P(keep) = 1 - threshold / 2^24.
+inline uint64_t dropoutThreshold(double p) {
+  return static_cast<uint64_t>(p * 16777216.0 + 0.5);
+}
+/// The scale kept elements get: 1 / (1 - p), rounded to f32 once.
+inline float dropoutScale(double p) { return p < 1 ? float(1.0 / (1.0 - p)) : 0.0f; }
+
+} // namespace gradc::ir

@@ -353,6 +353,8 @@ template <> constexpr GradRule kRule<OpKind::MaxPool2d> = &gradRuleMaxPool2d;
 template <> constexpr GradRule kRule<OpKind::AvgPool2d> = &gradRuleAvgPool2d;
 template <> constexpr GradRule kRule<OpKind::GlobalAvgPool> = &gradRuleGlobalAvgPool;
 template <> constexpr GradRule kRule<OpKind::Flatten> = &gradRuleFlatten;
+template <> constexpr GradRule kRule<OpKind::Dropout> = &gradRuleDropout;
+template <> constexpr GradRule kRule<OpKind::DropoutTrain> = &gradRuleDropoutTrain;
 
 // Every op has a rule exactly when it lacks the NoGrad flag: a new
 // differentiable op without a rule (or a NoGrad op given one) stops the build.

@@ -100,3 +100,22 @@ GradsOrErr gradRuleFlatten(Builder &b, const Node &n, Value *dy) {
 }
 
 } // namespace gradc::passes
+
+namespace gradc::passes {
+
+llvm::Expected<llvm::SmallVector<ir::Value *, 3>> gradRuleDropout(ir::Builder &, const ir::Node &,
+                                                                 ir::Value *dy) {
+  return llvm::SmallVector<ir::Value *, 3>{dy}; // eval form: the identity
+}
+
+llvm::Expected<llvm::SmallVector<ir::Value *, 3>>
+gradRuleDropoutTrain(ir::Builder &b, const ir::Node &n, ir::Value *dy) {
+  // The same mask (same seed, step and indices) scales dy; the step gets none.
+  auto dx = b.create(ir::OpKind::DropoutTrain, {dy, n.input(1)}, n.attrs(),
+                     "d." + n.input(0)->name());
+  if (!dx)
+    return dx.takeError();
+  return llvm::SmallVector<ir::Value *, 3>{*dx, nullptr};
+}
+
+} // namespace gradc::passes

@@ -11,5 +11,7 @@ VisionGrads gradRuleMaxPool2d(ir::Builder &b, const ir::Node &n, ir::Value *dy);
 VisionGrads gradRuleAvgPool2d(ir::Builder &b, const ir::Node &n, ir::Value *dy);
 VisionGrads gradRuleGlobalAvgPool(ir::Builder &b, const ir::Node &n, ir::Value *dy);
 VisionGrads gradRuleFlatten(ir::Builder &b, const ir::Node &n, ir::Value *dy);
+VisionGrads gradRuleDropout(ir::Builder &b, const ir::Node &n, ir::Value *dy);
+VisionGrads gradRuleDropoutTrain(ir::Builder &b, const ir::Node &n, ir::Value *dy);
 
 } // namespace gradc::passes

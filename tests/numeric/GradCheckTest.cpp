@@ -160,7 +160,7 @@ double lossNow(BoundBuffers &bufs, const std::string &lossName) {
 
 /// Checks every gradient autodiff builds for the graph `build` makes against
 /// central finite differences of its forward graph.
-void checkGradients(const BuildFn &build, uint64_t seed) {
+void checkGradients(const BuildFn &build, uint64_t seed, bool trainMode = false) {
   CheckBuilder fwd, train;
   build(fwd);
   build(train);
@@ -168,6 +168,10 @@ void checkGradients(const BuildFn &build, uint64_t seed) {
   ASSERT_NE(fwd.graph().loss, nullptr);
   runPass(passes::createInferShapesPass(), fwd.graph(), /*training=*/false);
   runPass(passes::createInferShapesPass(), train.graph(), /*training=*/true);
+  if (trainMode) {
+    runPass(passes::createTrainModePass(), fwd.graph(), /*training=*/false);
+    runPass(passes::createTrainModePass(), train.graph(), /*training=*/true);
+  }
   runPass(passes::createAutodiffPass(), train.graph(), /*training=*/true);
   ASSERT_FALSE(::testing::Test::HasFailure());
 
@@ -238,6 +242,7 @@ struct Recipe {
   std::string description; // "matmul(f32[N,4], f32[4,3]) {transpose_b=1}"
   BuildFn build;
   uint64_t seed = 0;
+  bool trainMode = false; // run the train-mode pass after infer-shapes
 };
 
 std::string describe(OpKind op, const std::vector<OperandSpec> &ops, const ir::Attrs &a) {
@@ -375,6 +380,39 @@ std::vector<Recipe> allRecipes() {
             attrs({{"kernel", int64_t(3)}, {"stride", int64_t(2)}, {"padding", int64_t(1)}})));
   add(oneOp(OpKind::GlobalAvgPool, {{{N, 3, 2, 3}}}));
   add(oneOp(OpKind::Flatten, {{{N, 2, 3, 2}}}));
+  add(oneOp(OpKind::Dropout, {{{N, 4}}}, attrs({{"p", 0.5}})));
+  // dropout_train's step is data (an integer count), not a param.
+  Recipe drop;
+  drop.op = OpKind::DropoutTrain;
+  drop.description = "dropout_train(f32[N,6], step) {p=0.3, seed=7}";
+  drop.build = [](CheckBuilder &b) {
+    Value *x = b.param("p0", {N, 6});
+    Value *step = b.data("step", {}, Range::Positive);
+    b.lossOf(b.op(OpKind::DropoutTrain, {x, step},
+                  attrs({{"p", 0.3}, {"seed", int64_t(7)}}), "y"));
+  };
+  add(drop);
+  // batch_norm in training mode (the train-mode pass rewrites it into batch
+  // statistics before autodiff): gradients w.r.t. x, gamma and beta.
+  for (Shape xs : {Shape{N, 3, 2, 2}, Shape{N, 4}}) {
+    Recipe bn;
+    bn.op = OpKind::BatchNorm;
+    bn.trainMode = true;
+    bn.description = "batch_norm train f32" + shapeToString(xs);
+    bn.build = [xs](CheckBuilder &b) {
+      int64_t c = xs[1];
+      // Spread values: with 3 samples per channel ([N,4]) a small variance
+      // would make the curvature, and so the central difference's error,
+      // large.
+      Value *x = b.param("p0", xs, Range::Distinct);
+      Value *gamma = b.param("gamma", {c}, Range::Positive);
+      Value *beta = b.param("beta", {c});
+      Value *rm = b.param("rm", {c}, Range::Any, /*trainable=*/false);
+      Value *rv = b.param("rv", {c}, Range::Positive, /*trainable=*/false);
+      b.lossOf(b.op(OpKind::BatchNorm, {x, gamma, beta, rm, rv}, {}, "y"));
+    };
+    add(bn);
+  }
   return rs;
 }
 
@@ -403,7 +441,7 @@ class GradCheckOp : public ::testing::TestWithParam<size_t> {};
 TEST_P(GradCheckOp, MatchesFiniteDifferences) {
   const Recipe &r = recipes()[GetParam()];
   SCOPED_TRACE(r.description);
-  checkGradients(r.build, r.seed);
+  checkGradients(r.build, r.seed, r.trainMode);
 }
 
 INSTANTIATE_TEST_SUITE_P(

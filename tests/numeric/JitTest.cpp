@@ -282,6 +282,21 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
   r[OpKind::GlobalAvgPool] = {{"[N,3,5,4]", {uni({N, 3, 5, 4})}, {}, sumOf(20)}};
   r[OpKind::Flatten] = {{"[N,2,3,4]", {uni({N, 2, 3, 4})}, {}, kExact},
                         {"i32 [N,3,2]", {labels({N, 3, 2}, 100)}, {}, kExact}};
+  // Eval forms: batch_norm with running statistics (PyTorch's alpha/shift
+  // form in the JIT: a few roundings), dropout as the identity; the training
+  // form dropout_train must draw bitwise the interpreter's mask.
+  r[OpKind::BatchNorm] = {
+      {"[N,3,4,5]", {uni({N, 3, 4, 5}, -3, 3), uni({3}), uni({3}), uni({3}), uni({3}, 0.2f, 2)},
+       attrs({{"eps", 1e-3}}), {1e-5, 1e-5}},
+      {"[N,7]", {uni({N, 7}, -3, 3), uni({7}), uni({7}), uni({7}), uni({7}, 0.2f, 2)}, {},
+       {1e-5, 1e-5}},
+  };
+  r[OpKind::Dropout] = {{"[N,37] p 0.5", {uni({N, 37})}, attrs({{"p", 0.5}}), kExact}};
+  r[OpKind::DropoutTrain] = {
+      {"[N,37] p 0.5 seed 3", {uni({N, 37}), uni({}, 1, 5000)},
+       attrs({{"p", 0.5}, {"seed", int64_t(3)}}), kExact},
+      {"[N,3,4,5] p 0.1", {uni({N, 3, 4, 5}), uni({}, 1, 5000)}, attrs({{"p", 0.1}}), kExact},
+  };
   return r;
 }
 

@@ -29,7 +29,7 @@ static std::vector<std::string> pipelineFor(Mode mode) {
   case Mode::Eval:
     return {"infer-shapes", "dce"};
   case Mode::Grad:
-    return {"infer-shapes", "autodiff", "dce"};
+    return {"infer-shapes", "train-mode", "autodiff", "dce"};
   }
   return {};
 }
