@@ -27,8 +27,8 @@ Liveness computeLiveness(const Graph &g) {
     keep(g.loss);
   for (const ParamUpdate &u : g.updates)
     keep(u.next);
-  if (g.updates.empty())
-    for (const auto &[param, grad] : g.gradients)
+  for (const auto &[param, grad] : g.gradients)
+    if (llvm::none_of(g.updates, [&](const ParamUpdate &u) { return u.param == param; }))
       keep(grad);
   return l;
 }

@@ -2,10 +2,11 @@
 //
 // A node result lives from the node that defines it to the last node that
 // reads it (positions in schedule order). Results the caller reads after the
-// step (outputs, the loss, the next values of param updates, and gradients
-// when the graph has no updates, as `gradc grad` builds it) live to the end:
-// position nodes().size(). In a training step gradients are read only by the
-// optimizer's nodes, so they are ordinary intermediates.
+// step (outputs, the loss, the next values of param updates, and the
+// gradient of every param without an update, as `gradc grad` builds them)
+// live to the end: position nodes().size(). In a training step a param's
+// gradient is read only by its update's nodes, so it is an ordinary
+// intermediate.
 //
 // Two results may share memory when their lifetimes are disjoint: one ends
 // strictly before the other begins. They may also share *in place*: `b`'s

@@ -22,6 +22,18 @@ constexpr AttrSpec kShapeAttrs[] = {{"shape", AttrKind::Ints, true}};
 constexpr AttrSpec kConstantAttrs[] = {{"value", AttrKind::Float, false},
                                        {"shape", AttrKind::Ints, false}};
 constexpr AttrSpec kPermAttrs[] = {{"perm", AttrKind::Ints, false}};
+// Vision ops: [h, w] pairs, or one int for both (ir/Vision.h).
+constexpr AttrSpec kConvAttrs[] = {{"stride", AttrKind::Ints, false, true},
+                                   {"padding", AttrKind::Ints, false, true},
+                                   {"dilation", AttrKind::Ints, false, true},
+                                   {"groups", AttrKind::Int, false}};
+constexpr AttrSpec kBatchNormAttrs[] = {{"eps", AttrKind::Float, false},
+                                        {"momentum", AttrKind::Float, false}};
+constexpr AttrSpec kDropoutAttrs[] = {{"p", AttrKind::Float, false},
+                                      {"seed", AttrKind::Int, false}};
+constexpr AttrSpec kPoolAttrs[] = {{"kernel", AttrKind::Ints, true, true},
+                                   {"stride", AttrKind::Ints, false, true},
+                                   {"padding", AttrKind::Ints, false, true}};
 
 llvm::ArrayRef<AttrSpec> attrsOf(OpKind k) {
   switch (k) {
@@ -44,6 +56,21 @@ llvm::ArrayRef<AttrSpec> attrsOf(OpKind k) {
     return kPermAttrs;
   case OpKind::Constant:
     return kConstantAttrs;
+  // Vision ops.
+  case OpKind::Conv2d:
+  case OpKind::Conv2dGradInput:
+  case OpKind::Conv2dGradWeight:
+    return kConvAttrs;
+  case OpKind::MaxPool2d:
+  case OpKind::MaxPool2dGrad:
+  case OpKind::AvgPool2d:
+  case OpKind::AvgPool2dGrad:
+    return kPoolAttrs;
+  case OpKind::BatchNorm:
+    return kBatchNormAttrs;
+  case OpKind::Dropout:
+  case OpKind::DropoutTrain:
+    return kDropoutAttrs;
   default:
     return llvm::ArrayRef<AttrSpec>(kNoAttrs).drop_front();
   }
@@ -69,6 +96,11 @@ const AttrSpec *OpInfo::findAttr(llvm::StringRef n) const {
     if (n == a.name)
       return &a;
   return nullptr;
+}
+
+std::string OpInfo::arityText() const {
+  std::string s = std::to_string(numInputs);
+  return minInputs() == numInputs ? s : std::to_string(minInputs()) + " or " + s;
 }
 
 const OpInfo &opInfo(OpKind k) { return table()[static_cast<size_t>(k)]; }
@@ -140,6 +172,7 @@ llvm::Error checkAttrs(const Node &n) {
     AttrKind got = attrKindOf(value);
     bool ok = got == spec->kind ||
               (spec->kind == AttrKind::Float && got == AttrKind::Int) ||
+              (spec->scalarOk && spec->kind == AttrKind::Ints && got == AttrKind::Int) ||
               // An empty list prints the same either way.
               (spec->kind == AttrKind::Floats && got == AttrKind::Ints &&
                std::get<std::vector<int64_t>>(value).empty());

@@ -20,6 +20,7 @@
 #include "llvm/Support/Error.h"
 
 #include <optional>
+#include <string>
 
 namespace gradc::ir {
 
@@ -49,6 +50,7 @@ enum class OpClass : uint8_t {
 enum OpFlags : unsigned {
   Internal = 1u << 0,
   NoGrad = 1u << 1,
+  OptionalLastInput = 1u << 2,
 };
 
 enum class AttrKind : uint8_t { Int, Float, String, Ints, Floats };
@@ -58,6 +60,8 @@ struct AttrSpec {
   const char *name;
   AttrKind kind;
   bool required;
+  /// An Ints attribute that also takes one int (a [h, w] pair given once).
+  bool scalarOk = false;
 };
 
 /// The shape rule: result types from the node's input types and attributes.
@@ -76,6 +80,11 @@ struct OpInfo {
 
   bool isInternal() const { return flags & Internal; }
   bool hasGrad() const { return !(flags & NoGrad); }
+  /// The fewest inputs the op takes (numInputs - 1 with OptionalLastInput).
+  unsigned minInputs() const { return flags & OptionalLastInput ? numInputs - 1 : numInputs; }
+  bool acceptsInputs(size_t n) const { return n >= minInputs() && n <= numInputs; }
+  /// "2" or "2 or 3": the input counts the op accepts, for messages.
+  std::string arityText() const;
   const AttrSpec *findAttr(llvm::StringRef n) const;
 };
 

@@ -14,13 +14,16 @@ const char *hyperKindName(HyperKind k) {
     return "adam_bc2_sqrt";
   case HyperKind::AdamWDecay:
     return "adamw_decay";
+  case HyperKind::Step:
+    return "step";
   }
   return "?";
 }
 
 std::optional<HyperKind> parseHyperKind(const std::string &s) {
   for (HyperKind k : {HyperKind::LearningRate, HyperKind::AdamStepSize,
-                      HyperKind::AdamBiasCorrection2Sqrt, HyperKind::AdamWDecay})
+                      HyperKind::AdamBiasCorrection2Sqrt, HyperKind::AdamWDecay,
+                      HyperKind::Step})
     if (s == hyperKindName(k))
       return k;
   return std::nullopt;

@@ -50,8 +50,9 @@ enum class HyperKind : uint8_t {
   AdamStepSize,            // lr / (1 - beta1^t)
   AdamBiasCorrection2Sqrt, // sqrt(1 - beta2^t)
   AdamWDecay,              // 1 - lr * weight_decay
+  Step,                    // the 1-based step count (dropout masks)
 };
-/// "lr", "adam_step_size", "adam_bc2_sqrt", "adamw_decay".
+/// "lr", "adam_step_size", "adam_bc2_sqrt", "adamw_decay", "step".
 const char *hyperKindName(HyperKind k);
 std::optional<HyperKind> parseHyperKind(const std::string &s);
 

@@ -19,6 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/GradRules.h"
+#include "passes/GradRulesVision.h"
 
 #include "ir/ShapeRules.h"
 
@@ -346,11 +347,20 @@ template <> constexpr GradRule kRule<OpKind::ReduceMean> = &gradRuleReduceMean;
 template <> constexpr GradRule kRule<OpKind::Reshape> = &gradRuleReshape;
 template <> constexpr GradRule kRule<OpKind::Transpose> = &gradRuleTranspose;
 template <> constexpr GradRule kRule<OpKind::BroadcastTo> = &gradRuleBroadcastTo;
+// Vision ops (GradRulesVision.cpp).
+template <> constexpr GradRule kRule<OpKind::Conv2d> = &gradRuleConv2d;
+template <> constexpr GradRule kRule<OpKind::MaxPool2d> = &gradRuleMaxPool2d;
+template <> constexpr GradRule kRule<OpKind::AvgPool2d> = &gradRuleAvgPool2d;
+template <> constexpr GradRule kRule<OpKind::GlobalAvgPool> = &gradRuleGlobalAvgPool;
+template <> constexpr GradRule kRule<OpKind::Flatten> = &gradRuleFlatten;
+template <> constexpr GradRule kRule<OpKind::Dropout> = &gradRuleDropout;
+template <> constexpr GradRule kRule<OpKind::DropoutTrain> = &gradRuleDropoutTrain;
 
 // Every op has a rule exactly when it lacks the NoGrad flag: a new
 // differentiable op without a rule (or a NoGrad op given one) stops the build.
 using ir::Internal; // the flag names Ops.def uses
 using ir::NoGrad;
+using ir::OptionalLastInput;
 #define OP(Enum, Name, NumInputs, Class, Flags)                                \
   static_assert((kRule<OpKind::Enum> != nullptr) == !((Flags) & NoGrad),   \
                 "gradient rule of op '" Name "' missing or not allowed (NoGrad)");

@@ -262,8 +262,11 @@ public:
       return false;
     if (llvm::Error e = ir::checkOptimizerConfig(g.training))
       return graphError(g, "optimizer: " + llvm::toString(std::move(e)));
-    if (!g.updates.empty()) // the step already has its updates
-      return false;
+    // The step already has its updates (running statistics recorded by
+    // train-mode are not the optimizer's).
+    for (const ir::ParamUpdate &u : g.updates)
+      if (u.param->trainable || u.param->optimizerState)
+        return false;
     if (g.gradients.empty()) {
       for (const Value *p : g.params())
         if (p->trainable)
@@ -281,8 +284,9 @@ public:
       params.push_back({param, emitUpdate(e, g.training, param, grad, state)});
     if (llvm::Error err = e.takeError())
       return err;
-    // Params first, in gradient order, then their optimizer state.
-    g.updates = std::move(params);
+    // Params first, in gradient order, then their optimizer state (after
+    // any updates already recorded).
+    g.updates.insert(g.updates.end(), params.begin(), params.end());
     g.updates.insert(g.updates.end(), state.begin(), state.end());
     return true;
   }

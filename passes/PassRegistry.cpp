@@ -27,7 +27,7 @@ std::vector<llvm::StringRef> allPassNames() {
 
 std::vector<std::string> defaultPipeline(bool training) {
   if (training)
-    return {"infer-shapes", "autodiff", "optimizer", "dce", "plan-memory"};
+    return {"infer-shapes", "train-mode", "autodiff", "optimizer", "dce", "plan-memory"};
   return {"infer-shapes", "dce", "plan-memory"};
 }
 

@@ -24,6 +24,8 @@ double hyperValue(HyperKind kind, const OptimizerSettings &opt, double lr, int64
     return std::sqrt(1 - std::pow(opt.beta2, t));
   case HyperKind::AdamWDecay:
     return 1 - lr * opt.weightDecay;
+  case HyperKind::Step: // exact in f32 up to 2^24 steps
+    return t;
   }
   return lr;
 }

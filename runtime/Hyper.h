@@ -21,6 +21,7 @@ namespace gradc::rt {
 ///   AdamStepSize             lr / (1 - beta1^step)
 ///   AdamBiasCorrection2Sqrt  sqrt(1 - beta2^step)
 ///   AdamWDecay               1 - lr * weight_decay
+///   Step                     step (seeds dropout masks)
 double hyperValue(HyperKind kind, const OptimizerSettings &opt, double lr, int64_t step);
 
 /// Writes every HyperInput buffer of `s` (bound by setBatch) for `step`.

@@ -30,7 +30,9 @@
 
 #include "passes/Passes.h"
 
+#include <algorithm>
 #include <map>
+#include <numeric>
 #include <set>
 
 using namespace gradc;
@@ -72,6 +74,8 @@ enum class Range {
   Any,          // uniform in [-1, 1)
   AwayFromZero, // |x| in [0.2, 1), random sign: off relu's kink by > kEps
   Positive,     // uniform in [0.8, 2): log and divisors, off the pole at 0
+  Distinct,     // a random order of values spaced >= 6/numel apart in [-3, 3):
+                // no two within 2*kEps, so a max pool's choice never flips
 };
 
 struct Fill {
@@ -126,6 +130,16 @@ rt::Tensor drawValue(const Fill &f, const Shape &shape, TensorRng &rng) {
     return rng.awayFromZero(shape, 0.2f, 1);
   case Range::Positive:
     return rng.uniform(shape, 0.8f, 2);
+  case Range::Distinct: {
+    rt::Tensor t = rng.uniform(shape, -1, 1);
+    std::vector<int64_t> order(t.numel());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(),
+              [&](int64_t a, int64_t b) { return t.f32()[a] < t.f32()[b]; });
+    for (int64_t r = 0; r < t.numel(); ++r)
+      t.f32()[order[r]] = -3.0f + 6.0f * float(r) / float(t.numel());
+    return t;
+  }
   }
   return {};
 }
@@ -146,7 +160,7 @@ double lossNow(BoundBuffers &bufs, const std::string &lossName) {
 
 /// Checks every gradient autodiff builds for the graph `build` makes against
 /// central finite differences of its forward graph.
-void checkGradients(const BuildFn &build, uint64_t seed) {
+void checkGradients(const BuildFn &build, uint64_t seed, bool trainMode = false) {
   CheckBuilder fwd, train;
   build(fwd);
   build(train);
@@ -154,6 +168,10 @@ void checkGradients(const BuildFn &build, uint64_t seed) {
   ASSERT_NE(fwd.graph().loss, nullptr);
   runPass(passes::createInferShapesPass(), fwd.graph(), /*training=*/false);
   runPass(passes::createInferShapesPass(), train.graph(), /*training=*/true);
+  if (trainMode) {
+    runPass(passes::createTrainModePass(), fwd.graph(), /*training=*/false);
+    runPass(passes::createTrainModePass(), train.graph(), /*training=*/true);
+  }
   runPass(passes::createAutodiffPass(), train.graph(), /*training=*/true);
   ASSERT_FALSE(::testing::Test::HasFailure());
 
@@ -224,6 +242,7 @@ struct Recipe {
   std::string description; // "matmul(f32[N,4], f32[4,3]) {transpose_b=1}"
   BuildFn build;
   uint64_t seed = 0;
+  bool trainMode = false; // run the train-mode pass after infer-shapes
 };
 
 std::string describe(OpKind op, const std::vector<OperandSpec> &ops, const ir::Attrs &a) {
@@ -338,6 +357,62 @@ std::vector<Recipe> allRecipes() {
   add(oneOp(OpKind::BroadcastTo, {{{3, 1}}}, attrs({{"shape", Ints{-1, 3, 4}}})));
   add(oneOp(OpKind::BroadcastTo, {{{N, 1}}}, attrs({{"shape", Ints{-1, 4}}})));
   add(oneOp(OpKind::BroadcastTo, {{{}}}, attrs({{"shape", Ints{-1, 2}}})));
+
+  // Vision ops: conv2d with stride 2, padding, dilation 2 and groups (w.r.t.
+  // input, weight and bias); pools with overlapping windows and padding.
+  auto conv = [](Ints stride, Ints pad, Ints dil, int64_t groups) {
+    return attrs({{"stride", stride}, {"padding", pad}, {"dilation", dil},
+                  {"groups", groups}});
+  };
+  add(oneOp(OpKind::Conv2d, {{{N, 2, 4, 4}}, {{3, 2, 3, 3}}, {{3}}},
+            conv({1, 1}, {1, 1}, {1, 1}, 1)));
+  add(oneOp(OpKind::Conv2d, {{{N, 2, 5, 5}}, {{2, 2, 3, 3}}}, conv({2, 2}, {1, 0}, {1, 1}, 1)));
+  add(oneOp(OpKind::Conv2d, {{{N, 1, 6, 5}}, {{2, 1, 2, 2}}, {{2}}},
+            conv({1, 1}, {1, 1}, {2, 2}, 1)));
+  add(oneOp(OpKind::Conv2d, {{{N, 4, 4, 4}}, {{2, 2, 3, 3}}}, conv({1, 2}, {1, 1}, {1, 1}, 2)));
+  // Max pools read Distinct values: kEps never changes a window's maximum.
+  add(oneOp(OpKind::MaxPool2d, {{{N, 2, 4, 4}, Range::Distinct}},
+            attrs({{"kernel", int64_t(2)}})));
+  add(oneOp(OpKind::MaxPool2d, {{{N, 1, 5, 5}, Range::Distinct}},
+            attrs({{"kernel", int64_t(3)}, {"stride", int64_t(2)}, {"padding", int64_t(1)}})));
+  add(oneOp(OpKind::AvgPool2d, {{{N, 2, 4, 4}}}, attrs({{"kernel", int64_t(2)}})));
+  add(oneOp(OpKind::AvgPool2d, {{{N, 1, 5, 5}}},
+            attrs({{"kernel", int64_t(3)}, {"stride", int64_t(2)}, {"padding", int64_t(1)}})));
+  add(oneOp(OpKind::GlobalAvgPool, {{{N, 3, 2, 3}}}));
+  add(oneOp(OpKind::Flatten, {{{N, 2, 3, 2}}}));
+  add(oneOp(OpKind::Dropout, {{{N, 4}}}, attrs({{"p", 0.5}})));
+  // dropout_train's step is data (an integer count), not a param.
+  Recipe drop;
+  drop.op = OpKind::DropoutTrain;
+  drop.description = "dropout_train(f32[N,6], step) {p=0.3, seed=7}";
+  drop.build = [](CheckBuilder &b) {
+    Value *x = b.param("p0", {N, 6});
+    Value *step = b.data("step", {}, Range::Positive);
+    b.lossOf(b.op(OpKind::DropoutTrain, {x, step},
+                  attrs({{"p", 0.3}, {"seed", int64_t(7)}}), "y"));
+  };
+  add(drop);
+  // batch_norm in training mode (the train-mode pass rewrites it into batch
+  // statistics before autodiff): gradients w.r.t. x, gamma and beta.
+  for (Shape xs : {Shape{N, 3, 2, 2}, Shape{N, 4}}) {
+    Recipe bn;
+    bn.op = OpKind::BatchNorm;
+    bn.trainMode = true;
+    bn.description = "batch_norm train f32" + shapeToString(xs);
+    bn.build = [xs](CheckBuilder &b) {
+      int64_t c = xs[1];
+      // Spread values: with 3 samples per channel ([N,4]) a small variance
+      // would make the curvature, and so the central difference's error,
+      // large.
+      Value *x = b.param("p0", xs, Range::Distinct);
+      Value *gamma = b.param("gamma", {c}, Range::Positive);
+      Value *beta = b.param("beta", {c});
+      Value *rm = b.param("rm", {c}, Range::Any, /*trainable=*/false);
+      Value *rv = b.param("rv", {c}, Range::Positive, /*trainable=*/false);
+      b.lossOf(b.op(OpKind::BatchNorm, {x, gamma, beta, rm, rv}, {}, "y"));
+    };
+    add(bn);
+  }
   return rs;
 }
 
@@ -366,7 +441,7 @@ class GradCheckOp : public ::testing::TestWithParam<size_t> {};
 TEST_P(GradCheckOp, MatchesFiniteDifferences) {
   const Recipe &r = recipes()[GetParam()];
   SCOPED_TRACE(r.description);
-  checkGradients(r.build, r.seed);
+  checkGradients(r.build, r.seed, r.trainMode);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -29,6 +29,7 @@
 #include "tests/numeric/NumericUtil.h"
 
 #include "codegen/Jit.h"
+#include "ir/Vision.h"
 #include "passes/Passes.h"
 
 #include <cmath>
@@ -217,6 +218,85 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
   r[OpKind::ReluGrad] = {{"[N,37]", {away({N, 37}, 0.01f, 3), uni({N, 37})}, {}, kExact}};
   r[OpKind::SigmoidGrad] = {{"[N,37]", {uni({N, 37}, 0, 1), uni({N, 37})}, {}, kFewUlp}};
   r[OpKind::TanhGrad] = {{"[N,37]", {uni({N, 37}), uni({N, 37})}, {}, kFewUlp}};
+
+  // Vision ops. Conv sums K = Cg*KH*KW products per output (the weight
+  // gradient N*OH*OW: at most 5*25 here); pools with overlapping windows
+  // (kernel 3 stride 2) add several dy into one dx element.
+  auto conv = [](Ints stride, Ints pad, Ints dil, int64_t groups) {
+    return attrs({{"stride", stride}, {"padding", pad}, {"dilation", dil},
+                  {"groups", groups}});
+  };
+  r[OpKind::Conv2d] = {
+      {"3x3 pad 1", {uni({N, 3, 8, 8}), uni({4, 3, 3, 3})}, conv({1, 1}, {1, 1}, {1, 1}, 1),
+       sumOf(27)},
+      {"stride 2, padding [1,2], bias", {uni({N, 4, 9, 7}), uni({6, 4, 3, 3}), uni({6})},
+       conv({2, 2}, {1, 2}, {1, 1}, 1), sumOf(37)},
+      {"dilation 2", {uni({N, 2, 9, 9}), uni({3, 2, 3, 3})}, conv({1, 1}, {0, 0}, {2, 2}, 1),
+       sumOf(18)},
+      {"groups 2, bias", {uni({N, 4, 6, 6}), uni({6, 2, 3, 3}), uni({6})},
+       conv({1, 1}, {1, 1}, {1, 1}, 2), sumOf(19)},
+      {"lenet conv1 5x5 pad 2 (one int attrs)", {uni({N, 1, 28, 28}), uni({6, 1, 5, 5})},
+       attrs({{"padding", int64_t(2)}}), sumOf(25)},
+      {"depthwise stride [2,1]", {uni({N, 3, 7, 6}), uni({3, 1, 3, 2})},
+       conv({2, 1}, {0, 1}, {1, 1}, 3), sumOf(6)},
+  };
+  // (dy, w, x) and (x, dy, w): dy has the conv's output shape.
+  r[OpKind::Conv2dGradInput] = {
+      {"3x3 pad 1", {uni({N, 4, 8, 8}), uni({4, 3, 3, 3}), uni({N, 3, 8, 8})},
+       conv({1, 1}, {1, 1}, {1, 1}, 1), sumOf(36)},
+      {"stride 2 padding [1,2] dilation 2 groups 2",
+       {uni({N, 6, 4, 4}), uni({6, 2, 3, 3}), uni({N, 4, 9, 7})},
+       conv({2, 2}, {1, 2}, {2, 2}, 2), sumOf(27)},
+  };
+  r[OpKind::Conv2dGradWeight] = {
+      {"3x3 pad 1", {uni({N, 3, 6, 6}), uni({N, 4, 6, 6}), uni({4, 3, 3, 3})},
+       conv({1, 1}, {1, 1}, {1, 1}, 1), sumOf(5 * 36)},
+      {"stride 2 padding [1,2] dilation 2 groups 2",
+       {uni({N, 4, 9, 7}), uni({N, 6, 4, 4}), uni({6, 2, 3, 3})},
+       conv({2, 2}, {1, 2}, {2, 2}, 2), sumOf(5 * 16)},
+  };
+  auto pool = [](Ints kernel, Ints stride, Ints pad) {
+    return attrs({{"kernel", kernel}, {"stride", stride}, {"padding", pad}});
+  };
+  const std::vector<std::pair<std::string, ir::Attrs>> pools = {
+      {"kernel 2 [N,3,8,8]", attrs({{"kernel", int64_t(2)}})},
+      {"kernel 3 stride 2 [N,2,9,9]", pool({3, 3}, {2, 2}, {0, 0})},
+      {"kernel 3 stride 2 padding 1 [N,2,9,9]", pool({3, 3}, {2, 2}, {1, 1})},
+      {"kernel [2,3] stride [1,2] padding [1,0]", pool({2, 3}, {1, 2}, {1, 0})},
+  };
+  auto poolIn = [](const std::string &what) {
+    return what.find("[N,3,8,8]") != std::string::npos ? Shape{N, 3, 8, 8} : Shape{N, 2, 9, 9};
+  };
+  for (const auto &[what, a] : pools) {
+    Shape x = poolIn(what);
+    // Output shape of this pool for its dy operand.
+    auto k = ir::pairAttr(a, "kernel", {1, 1});
+    auto st = ir::pairAttr(a, "stride", k);
+    auto p = ir::pairAttr(a, "padding", {0, 0});
+    Shape y{N, x[1], (x[2] + 2 * p[0] - k[0]) / st[0] + 1, (x[3] + 2 * p[1] - k[1]) / st[1] + 1};
+    r[OpKind::MaxPool2d].push_back({what, {uni(x)}, a, kExact});
+    r[OpKind::AvgPool2d].push_back({what, {uni(x)}, a, sumOf(9)});
+    r[OpKind::MaxPool2dGrad].push_back({what, {uni(x), uni(y)}, a, kFewUlp});
+    r[OpKind::AvgPool2dGrad].push_back({what, {uni(x), uni(y)}, a, sumOf(9)});
+  }
+  r[OpKind::GlobalAvgPool] = {{"[N,3,5,4]", {uni({N, 3, 5, 4})}, {}, sumOf(20)}};
+  r[OpKind::Flatten] = {{"[N,2,3,4]", {uni({N, 2, 3, 4})}, {}, kExact},
+                        {"i32 [N,3,2]", {labels({N, 3, 2}, 100)}, {}, kExact}};
+  // Eval forms: batch_norm with running statistics (PyTorch's alpha/shift
+  // form in the JIT: a few roundings), dropout as the identity; the training
+  // form dropout_train must draw bitwise the interpreter's mask.
+  r[OpKind::BatchNorm] = {
+      {"[N,3,4,5]", {uni({N, 3, 4, 5}, -3, 3), uni({3}), uni({3}), uni({3}), uni({3}, 0.2f, 2)},
+       attrs({{"eps", 1e-3}}), {1e-5, 1e-5}},
+      {"[N,7]", {uni({N, 7}, -3, 3), uni({7}), uni({7}), uni({7}), uni({7}, 0.2f, 2)}, {},
+       {1e-5, 1e-5}},
+  };
+  r[OpKind::Dropout] = {{"[N,37] p 0.5", {uni({N, 37})}, attrs({{"p", 0.5}}), kExact}};
+  r[OpKind::DropoutTrain] = {
+      {"[N,37] p 0.5 seed 3", {uni({N, 37}), uni({}, 1, 5000)},
+       attrs({{"p", 0.5}, {"seed", int64_t(3)}}), kExact},
+      {"[N,3,4,5] p 0.1", {uni({N, 3, 4, 5}), uni({}, 1, 5000)}, attrs({{"p", 0.1}}), kExact},
+  };
   return r;
 }
 

@@ -364,7 +364,24 @@ std::vector<RuleCase> ruleCases() {
   c.push_back({"transpose", OpKind::Transpose, {tf({2, 3, 4})}, ints("perm", {1, 2, 0})});
   c.push_back({"transpose-default", OpKind::Transpose, {tf({2, 3})}, {}});
   c.push_back({"broadcast_to", OpKind::BroadcastTo, {tf({3, 1})}, ints("shape", {2, 3, 4})});
+  // Vision ops.
+  Attrs conv = ints("stride", {2, 1});
+  conv.set("groups", int64_t(2));
+  c.push_back({"conv2d", OpKind::Conv2d, {tf({2, 4, 5, 5}), tf({6, 2, 3, 3}), tf({6})}, conv});
+  c.push_back({"conv2d-nobias", OpKind::Conv2d, {tf({2, 1, 5, 5}), tf({3, 1, 2, 2})}, {}});
+  c.push_back({"max_pool2d", OpKind::MaxPool2d, {tf({2, 3, 4, 4})}, ints("kernel", {2, 2})});
+  c.push_back({"avg_pool2d", OpKind::AvgPool2d, {tf({2, 3, 5, 5})}, ints("kernel", {3, 3})});
+  c.push_back({"global_avg_pool", OpKind::GlobalAvgPool, {tf({2, 3, 4, 4})}, {}});
+  c.push_back({"flatten", OpKind::Flatten, {tf({2, 3, 4})}, {}});
+  c.push_back({"dropout", OpKind::Dropout, {tf({2, 3})}, {}});
+  c.push_back({"dropout_train", OpKind::DropoutTrain, {tf({2, 3}), tf({})}, {}});
   return c;
+}
+
+/// Float operands are trainable params, except dropout_train's step (a
+/// count the runtime feeds, with no gradient).
+bool isParamOperand(const RuleCase &rc, size_t i) {
+  return rc.inputs[i].dtype == DType::F32 && !(rc.op == OpKind::DropoutTrain && i == 1);
 }
 
 TEST(GradRules, EveryRuleGivesInputShapedGradients) {
@@ -375,9 +392,8 @@ TEST(GradRules, EveryRuleGivesInputShapedGradients) {
     std::vector<Value *> ins;
     for (size_t i = 0; i < rc.inputs.size(); ++i) {
       std::string name = "p" + std::to_string(i);
-      ins.push_back(rc.inputs[i].dtype == DType::F32
-                        ? t.g.addParam(name, rc.inputs[i], {})
-                        : t.g.addInput(name, rc.inputs[i]));
+      ins.push_back(isParamOperand(rc, i) ? t.g.addParam(name, rc.inputs[i], {})
+                                          : t.g.addInput(name, rc.inputs[i]));
     }
     Value *r = t.op(rc.op, ins, "r", rc.attrs);
     t.g.loss = r->type().isScalar() ? r : t.op(OpKind::ReduceSum, {r}, "loss");
@@ -474,7 +490,7 @@ TEST(AutodiffNumeric, EveryRuleMatchesFiniteDifferences) {
       std::string name = "p" + std::to_string(i);
       std::vector<float> vals(staticNumel(rc.inputs[i].shape));
       bool positive = rc.op == OpKind::Log || rc.op == OpKind::Sqrt ||
-                      (rc.op == OpKind::Div && i == 1);
+                      (rc.op == OpKind::Div && i == 1) || !isParamOperand(rc, i);
       for (size_t k = 0; k < vals.size(); ++k) {
         seed = seed * 1103515245u + 12345u;
         float mag = 0.5f + float((seed >> 16) % 1000) / 1000.0f;
@@ -483,8 +499,8 @@ TEST(AutodiffNumeric, EveryRuleMatchesFiniteDifferences) {
                                                   : -mag;
       }
       feed[name] = vals;
-      ins.push_back(rc.inputs[i].dtype == DType::F32 ? t.g.addParam(name, rc.inputs[i], {})
-                                                     : t.g.addInput(name, rc.inputs[i]));
+      ins.push_back(isParamOperand(rc, i) ? t.g.addParam(name, rc.inputs[i], {})
+                                          : t.g.addInput(name, rc.inputs[i]));
     }
     Value *r = t.op(rc.op, ins, "r", rc.attrs);
     t.g.loss = r->type().isScalar() ? r : t.op(OpKind::ReduceSum, {r}, "loss");

@@ -288,7 +288,7 @@ TEST(PassManager, UnknownRegisteredPassListsTheKnownOnes) {
   for (llvm::StringRef n : allPassNames())
     known += (known.empty() ? "" : ", ") + n.str();
   EXPECT_EQ(msg, "unknown pass 'nope' (known: " + known + ")");
-  EXPECT_NE(known.find("infer-shapes, autodiff"), std::string::npos);
+  EXPECT_NE(known.find("infer-shapes, train-mode, autodiff"), std::string::npos);
 }
 
 TEST(PassManager, RegistryAndDefaultPipelines) {
@@ -299,8 +299,8 @@ TEST(PassManager, RegistryAndDefaultPipelines) {
   }
   EXPECT_FALSE(createPass("nope"));
   EXPECT_EQ(defaultPipeline(true),
-            (std::vector<std::string>{"infer-shapes", "autodiff", "optimizer", "dce",
-                                      "plan-memory"}));
+            (std::vector<std::string>{"infer-shapes", "train-mode", "autodiff", "optimizer",
+                                      "dce", "plan-memory"}));
   EXPECT_EQ(defaultPipeline(false),
             (std::vector<std::string>{"infer-shapes", "dce", "plan-memory"}));
 }

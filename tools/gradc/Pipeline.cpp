@@ -29,7 +29,7 @@ static std::vector<std::string> pipelineFor(Mode mode) {
   case Mode::Eval:
     return {"infer-shapes", "dce", "plan-memory"};
   case Mode::Grad:
-    return {"infer-shapes", "autodiff", "dce", "plan-memory"};
+    return {"infer-shapes", "train-mode", "autodiff", "dce", "plan-memory"};
   }
   return {};
 }

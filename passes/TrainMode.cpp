@@ -1,0 +1,191 @@
+//===- passes/TrainMode.cpp - Training forms of batch_norm and dropout ----===//
+//
+// A model states its eval forms: batch_norm normalizes with the running
+// statistics and dropout is the identity; `gradc run` and evaluation compile
+// them as they are. The training and gradient pipelines run this pass (after
+// infer-shapes, before autodiff), which rewrites them in place:
+//
+//   batch_norm(x, gamma, beta, rm, rv) over axes A = (0, 2, 3) for [N,C,H,W]
+//   or (0) for [N,C], M = numel of x over A (run time: N is symbolic):
+//     mean  = reduce_mean(x, A, keepdims)        var = reduce_mean((x-mean)^2)
+//     y     = (x - mean) / sqrt(var + eps) * gamma + beta
+//   and records two param updates (graph.updates), PyTorch's rule:
+//     rm <- (1 - momentum) * rm + momentum * mean
+//     rv <- (1 - momentum) * rv + momentum * var * M / (M - 1)   (unbiased)
+//   Autodiff then differentiates y through ordinary ops, so the batch-norm
+//   gradient (including the paths through mean and var) needs no rule of
+//   its own. rm and rv must be frozen params (`frozen: true`): buffers the
+//   step updates and --save-params writes (eval needs them), unlike
+//   optimizer state.
+//
+//   dropout(x) {p, seed} -> dropout_train(x, step) {p, seed}, where `step`
+//   is a hyper input (HyperKind::Step) the runtime feeds every step, so the
+//   mask changes per step without recompiling.
+//
+// A mode is thus a pipeline choice, not a flag every kernel reads: after
+// this pass no eval-form op is left in a training graph.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/FormatVariadic.h"
+
+namespace gradc::passes {
+
+using ir::Attrs;
+using ir::Graph;
+using ir::Node;
+using ir::OpKind;
+using ir::Value;
+
+namespace {
+
+/// Builds nodes before one node, keeping the first error.
+class Rewriter {
+public:
+  Rewriter(Graph &g, Node &at) : b_(g, locOf(at)) { b_.setInsertBefore(&at); }
+
+  Value *op(OpKind k, llvm::ArrayRef<Value *> ins, Attrs a = {}, const std::string &name = "") {
+    if (err_)
+      return nullptr;
+    for (Value *v : ins)
+      if (!v)
+        return nullptr;
+    auto v = b_.create(k, ins, std::move(a), name);
+    if (!v) {
+      err_ = v.takeError();
+      return nullptr;
+    }
+    return *v;
+  }
+  Value *scalar(double v, const std::string &name) {
+    Attrs a;
+    a.set("value", v);
+    return op(OpKind::Constant, {}, std::move(a), name);
+  }
+  Value *reshape(Value *v, const Shape &s, const std::string &name) {
+    Attrs a;
+    a.set("shape", std::vector<int64_t>(s.begin(), s.end()));
+    return op(OpKind::Reshape, {v}, std::move(a), name);
+  }
+  llvm::Error takeError() { return std::move(err_); }
+
+private:
+  static ir::Location locOf(const Node &n) {
+    ir::Location l = n.loc;
+    l.pass = "train-mode";
+    l.of = n.result()->name();
+    return l;
+  }
+  ir::Builder b_;
+  llvm::Error err_ = llvm::Error::success();
+};
+
+class TrainModePass : public Pass {
+public:
+  llvm::StringRef name() const override { return "train-mode"; }
+
+  llvm::Expected<bool> run(Graph &g, PassContext &) override {
+    std::vector<Node *> todo;
+    for (const auto &n : g.nodes())
+      if (n->op() == OpKind::BatchNorm || n->op() == OpKind::Dropout)
+        todo.push_back(n.get());
+    if (todo.empty())
+      return false;
+    llvm::DenseSet<const Value *> updated;
+    for (const ir::ParamUpdate &u : g.updates)
+      updated.insert(u.param);
+    for (Node *n : todo) {
+      auto y = n->op() == OpKind::BatchNorm ? batchNorm(g, *n, updated) : dropout(g, *n);
+      if (!y)
+        return y.takeError();
+      // The training form takes over the eval form's uses and name.
+      std::string name = n->result()->name();
+      g.replaceAllUses(n->result(), *y);
+      g.eraseNodes([&](const Node &m) { return &m == n; });
+      g.renameValue(*y, name);
+    }
+    return true;
+  }
+
+private:
+  llvm::Expected<Value *> batchNorm(Graph &g, Node &n, llvm::DenseSet<const Value *> &updated) {
+    Value *x = n.input(0), *gamma = n.input(1), *beta = n.input(2);
+    Value *rm = n.input(3), *rv = n.input(4);
+    for (Value *s : {rm, rv}) {
+      if (!s->isParam() || s->trainable || s->optimizerState)
+        return ir::nodeError(n, g, "running statistic %" + s->name() +
+                                       " must be a frozen param (frozen: true): the training "
+                                       "step updates it, the optimizer must not");
+      if (!updated.insert(s).second)
+        return ir::nodeError(n, g, "running statistic %" + s->name() +
+                                       " is updated twice (by two batch_norm nodes?)");
+    }
+    const Shape &xs = x->type().shape;
+    int64_t channels = xs[1];
+    bool image = xs.size() == 4;
+    std::vector<int64_t> axes = image ? std::vector<int64_t>{0, 2, 3} : std::vector<int64_t>{0};
+    double eps = n.attrs().getFloat("eps", 1e-5), m = n.attrs().getFloat("momentum", 0.1);
+    const std::string base = n.result()->name();
+
+    Rewriter r(g, n);
+    Attrs red;
+    red.set("axes", axes);
+    red.set("keepdims", int64_t(1));
+    Value *mean = r.op(OpKind::ReduceMean, {x}, red, base + ".mean");
+    Value *xc = r.op(OpKind::Sub, {x, mean}, {}, base + ".centered");
+    Value *sq = r.op(OpKind::Mul, {xc, xc}, {}, base + ".sq");
+    Value *var = r.op(OpKind::ReduceMean, {sq}, red, base + ".var");
+    Value *sd = r.op(OpKind::Sqrt, {r.op(OpKind::Add, {var, r.scalar(eps, base + ".eps")})},
+                     {}, base + ".sd");
+    Value *xhat = r.op(OpKind::Div, {xc, sd}, {}, base + ".xhat");
+    Shape perChannel = image ? Shape{channels, 1, 1} : Shape{channels};
+    Value *gm = image ? r.reshape(gamma, perChannel, base + ".gamma") : gamma;
+    Value *bt = image ? r.reshape(beta, perChannel, base + ".beta") : beta;
+    Value *y = r.op(OpKind::Add, {r.op(OpKind::Mul, {xhat, gm}), bt}, {}, base + ".train");
+
+    // Running statistics, PyTorch's update (unbiased variance).
+    Value *meanC = r.reshape(mean, {channels}, base + ".batch_mean");
+    Value *varC = r.reshape(var, {channels}, base + ".batch_var");
+    Attrs cnt;
+    cnt.set("axes", axes);
+    Value *count = r.op(OpKind::Numel, {x}, cnt, base + ".count");
+    Value *bessel = r.op(OpKind::Div, {count, r.op(OpKind::Sub, {count, r.scalar(1, base + ".one")})},
+                         {}, base + ".bessel");
+    Value *keep = r.scalar(1 - m, base + ".keep"), *mom = r.scalar(m, base + ".momentum");
+    Value *rmNext = r.op(OpKind::Add, {r.op(OpKind::Mul, {rm, keep}), r.op(OpKind::Mul, {meanC, mom})},
+                         {}, rm->name() + ".next");
+    Value *unbiased = r.op(OpKind::Mul, {varC, bessel}, {}, base + ".unbiased_var");
+    Value *rvNext = r.op(OpKind::Add, {r.op(OpKind::Mul, {rv, keep}), r.op(OpKind::Mul, {unbiased, mom})},
+                         {}, rv->name() + ".next");
+    if (llvm::Error e = r.takeError())
+      return std::move(e);
+    g.updates.push_back({rm, rmNext});
+    g.updates.push_back({rv, rvNext});
+    return y;
+  }
+
+  llvm::Expected<Value *> dropout(Graph &g, Node &n) {
+    Value *step = nullptr;
+    for (Value *in : g.inputs())
+      if (in->role == ir::InputRole::Hyper && in->hyper == HyperKind::Step)
+        step = in;
+    if (!step) {
+      step = g.addInput(g.uniqueName("step"), TensorType(DType::F32, {}), ir::InputRole::Hyper);
+      step->hyper = HyperKind::Step;
+    }
+    Rewriter r(g, n);
+    Value *y = r.op(OpKind::DropoutTrain, {n.input(0), step}, n.attrs(),
+                    n.result()->name() + ".train");
+    if (llvm::Error e = r.takeError())
+      return std::move(e);
+    return y;
+  }
+};
+
+} // namespace
+
+std::unique_ptr<Pass> createTrainModePass() { return std::make_unique<TrainModePass>(); }
+
+} // namespace gradc::passes
