@@ -66,11 +66,6 @@ public:
     a.set("value", v);
     return op(OpKind::Constant, {}, std::move(a), name);
   }
-  Value *reshape(Value *v, const Shape &s, const std::string &name) {
-    Attrs a;
-    a.set("shape", std::vector<int64_t>(s.begin(), s.end()));
-    return op(OpKind::Reshape, {v}, std::move(a), name);
-  }
   llvm::Error takeError() { return std::move(err_); }
 
 private:
