@@ -13,8 +13,10 @@
 // The forward and input-gradient kernels split the batch across the thread
 // pool (each sample is computed the same way on any thread, so results are
 // bitwise identical for any thread count; each chunk has its own scratch).
-// The weight gradient sums over the batch, so it runs in sample order on
-// one thread: splitting it would change the order of the sum.
+// The weight gradient sums over the batch: it splits the batch into chunks
+// of a fixed size, sums each chunk into its own partial in parallel, and
+// adds the partials in order, so its sum order too is independent of the
+// thread count.
 //
 // im2col reads taps in the padding as 0 through a clamped index and a
 // select, so its inner loop (over output columns) has no branch.
@@ -195,27 +197,56 @@ llvm::Error lowerConv2dGradInput(KernelCtx &k, const ir::Node &nd) {
 
 llvm::Error lowerConv2dGradWeight(KernelCtx &k, const ir::Node &nd) {
   // (x, dy, w) -> dw[O, Cg, KH, KW] = per group [Og, K], groups stacked.
+  // The batch is cut into fixed chunks of kSamplesPerChunk samples (a cut
+  // that depends on N only, never on the thread count); chunks run on the
+  // thread pool, each summing its samples in order into its own partial
+  // dw, and the partials are then added in chunk order.
+  constexpr int64_t kSamplesPerChunk = 4;
   ir::ConvGeom g = geomOf(nd);
-  int64_t K = g.colRows(), P = g.outPixels();
+  int64_t K = g.colRows(), P = g.outPixels(), W = g.o * K;
   llvm::IRBuilder<> &b = k.b();
-  zeroFill(k, k.out(), k.i64c(0), k.i64c(g.o * K));
-  Value *colT = k.mallocScratch(k.i64c(P * K));
-  Value *part = k.mallocScratch(k.i64c(g.og * K));
-  k.loop(k.dim(k.inShape(0)[0]), [&](Value *n) {
-    k.loop(k.i64c(g.groups), [&](Value *grp) {
-      emitIm2col(k, g, k.in(0), n, grp, colT, /*transposed=*/true);
-      Value *dyRow = k.add(k.mul(n, k.i64c(g.o)), k.mul(grp, k.i64c(g.og)));
-      Value *A = k.elemPtr(k.in(1), k.mul(dyRow, k.i64c(P)));
-      emitGemm(k, g.og, P, K, A, P, 1, colT, part);
-      Value *base = k.mul(grp, k.i64c(g.og * K));
-      k.loop(k.i64c(g.og * K), [&](Value *e) {
-        Value *at = k.add(base, e);
-        k.store(b.CreateFAdd(k.load(k.out(), at), k.load(part, e)), k.out(), at);
-      }, "e");
-    }, "g");
-  }, "n");
-  k.freeScratch(part);
-  k.freeScratch(colT);
+  Value *batch = k.dim(k.inShape(0)[0]);
+  Value *chunks = b.CreateUDiv(k.add(batch, k.i64c(kSamplesPerChunk - 1)), k.i64c(kSamplesPerChunk));
+  Value *partials = k.mallocScratch(k.mul(chunks, k.i64c(W)));
+  emitParallelFor(k, chunks, grainForFlops(k, k.i64c(2 * W * P * kSamplesPerChunk)), {partials},
+                  [&](KernelCtx &p, llvm::ArrayRef<Value *> extra, Value *begin, Value *end) {
+    llvm::IRBuilder<> &pb = p.b();
+    Value *colT = p.mallocScratch(p.i64c(P * K));
+    Value *part = p.mallocScratch(p.i64c(g.og * K));
+    Value *n = p.dim(p.inShape(0)[0]);
+    p.loop(pb.CreateSub(end, begin), [&](Value *t) {
+      Value *chunk = p.add(begin, t);
+      Value *mine = p.elemPtr(extra[0], p.mul(chunk, p.i64c(W)));
+      zeroFill(p, mine, p.i64c(0), p.i64c(W));
+      Value *first = p.mul(chunk, p.i64c(kSamplesPerChunk));
+      Value *last = pb.CreateSelect(pb.CreateICmpULT(p.add(first, p.i64c(kSamplesPerChunk)), n),
+                                    p.add(first, p.i64c(kSamplesPerChunk)), n);
+      p.loop(pb.CreateSub(last, first), [&](Value *s) {
+        Value *sample = p.add(first, s);
+        p.loop(p.i64c(g.groups), [&](Value *grp) {
+          emitIm2col(p, g, p.in(0), sample, grp, colT, /*transposed=*/true);
+          Value *dyRow = p.add(p.mul(sample, p.i64c(g.o)), p.mul(grp, p.i64c(g.og)));
+          Value *A = p.elemPtr(p.in(1), p.mul(dyRow, p.i64c(P)));
+          emitGemm(p, g.og, P, K, A, P, 1, colT, part);
+          Value *base = p.mul(grp, p.i64c(g.og * K));
+          p.loop(p.i64c(g.og * K), [&](Value *e) {
+            Value *at = p.add(base, e);
+            p.store(pb.CreateFAdd(p.load(mine, at), p.load(part, e)), mine, at);
+          }, "e");
+        }, "g");
+      }, "s");
+    }, "chunk");
+    p.freeScratch(part);
+    p.freeScratch(colT);
+  });
+  zeroFill(k, k.out(), k.i64c(0), k.i64c(W));
+  k.loop(chunks, [&](Value *c) {
+    Value *base = k.mul(c, k.i64c(W));
+    k.loop(k.i64c(W), [&](Value *e) {
+      k.store(b.CreateFAdd(k.load(k.out(), e), k.load(partials, k.add(base, e))), k.out(), e);
+    }, "e");
+  }, "c");
+  k.freeScratch(partials);
   return llvm::Error::success();
 }
 

@@ -73,3 +73,177 @@ llvm::Error lowerDropoutTrain(KernelCtx &k, const ir::Node &n) {
 }
 
 } // namespace gradc::codegen
+
+// ---- Training batch norm ----------------------------------------------------------
+//
+// One parallel job per channel (channels are independent; every sum of a
+// channel runs on one thread in one order, so results do not depend on the
+// thread count). A channel's M = N * H * W values are read with the sample
+// loop outside and the pixel loop inside (contiguous, vectorized partial
+// sums). Statistics are two-pass (mean, then the mean of squared deviations)
+// and recomputed by each kernel that needs them, which costs a read of x but
+// keeps every kernel a single op of the table.
+
+namespace gradc::codegen {
+
+namespace {
+
+struct ChannelShape {
+  int64_t n, c, inner;
+};
+ChannelShape channelShape(const Shape &s) {
+  return {s[0], s[1], s.size() == 4 ? s[2] * s[3] : 1};
+}
+
+/// Runs body(part, channel) for every channel, split across threads.
+void forEachChannel(KernelCtx &k, const ChannelShape &cs,
+                    llvm::function_ref<void(KernelCtx &, Value *)> body) {
+  Value *perChannel = k.mul(k.dim(cs.n), k.i64c(cs.inner));
+  emitParallelFor(k, k.i64c(cs.c), grainForElements(k, perChannel), {},
+                  [&](KernelCtx &p, llvm::ArrayRef<Value *>, Value *begin, Value *end) {
+    p.loop(p.b().CreateSub(end, begin), [&](Value *t) { body(p, p.add(begin, t)); }, "ch");
+  });
+}
+
+/// Calls f(index) for each of the channel's elements, in order.
+void channelLoop(KernelCtx &p, const ChannelShape &cs, Value *ch,
+                 llvm::function_ref<void(Value *)> f) {
+  p.loop(p.dim(cs.n), [&](Value *n) {
+    Value *base = p.mul(p.add(p.mul(n, p.i64c(cs.c)), ch), p.i64c(cs.inner));
+    p.loop(p.i64c(cs.inner), [&](Value *e) { f(p.add(base, e)); }, "e");
+  }, "n");
+}
+
+/// The sum of f(index) (f32 terms) over the channel's elements, accumulated
+/// in double: a channel has N*H*W terms (32K in the resnet example), and
+/// the gradient subtracts sums that nearly cancel. As a double.
+Value *channelSum(KernelCtx &p, const ChannelShape &cs, Value *ch,
+                  llvm::function_ref<Value *(Value *)> f) {
+  llvm::IRBuilder<> &b = p.b();
+  Value *zero = llvm::ConstantFP::get(b.getDoubleTy(), 0.0);
+  return p.loopCarried(p.dim(cs.n), {zero}, [&](Value *n, llvm::ArrayRef<Value *> acc) {
+    Value *base = p.mul(p.add(p.mul(n, p.i64c(cs.c)), ch), p.i64c(cs.inner));
+    return p.loopCarried(p.i64c(cs.inner), {acc[0]},
+                         [&](Value *e, llvm::ArrayRef<Value *> a) {
+      return LoopValues{p.accumulate(a[0], b.CreateFPExt(f(p.add(base, e)), b.getDoubleTy()))};
+    }, "e");
+  }, "n")[0];
+}
+
+Value *toF32(KernelCtx &p, Value *d) { return p.b().CreateFPTrunc(d, p.f32()); }
+
+/// M, the number of values per channel, as a double.
+Value *channelCount(KernelCtx &p, const ChannelShape &cs) {
+  return p.b().CreateUIToFP(p.mul(p.dim(cs.n), p.i64c(cs.inner)), p.b().getDoubleTy());
+}
+
+/// Mean and biased variance of channel `ch` of x (two passes), as f32.
+std::pair<Value *, Value *> channelStats(KernelCtx &p, const ChannelShape &cs, Value *x,
+                                         Value *ch) {
+  llvm::IRBuilder<> &b = p.b();
+  Value *M = channelCount(p, cs);
+  Value *mean = toF32(p, b.CreateFDiv(channelSum(p, cs, ch, [&](Value *i) { return p.load(x, i); }), M));
+  Value *sq = channelSum(p, cs, ch, [&](Value *i) {
+    Value *d = b.CreateFSub(p.load(x, i), mean);
+    return b.CreateFMul(d, d);
+  });
+  return {mean, toF32(p, b.CreateFDiv(sq, M))};
+}
+
+Value *invStd(KernelCtx &p, Value *var, double eps) {
+  llvm::IRBuilder<> &b = p.b();
+  Value *sd = b.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, b.CreateFAdd(var, p.f32c(eps)));
+  return b.CreateFDiv(p.f32c(1), sd);
+}
+
+} // namespace
+
+llvm::Error lowerBatchNormTrain(KernelCtx &k, const ir::Node &n) {
+  ChannelShape cs = channelShape(k.inShape(0));
+  double eps = n.attrs().getFloat("eps", 1e-5);
+  forEachChannel(k, cs, [&](KernelCtx &p, Value *ch) {
+    llvm::IRBuilder<> &b = p.b();
+    auto [mean, var] = channelStats(p, cs, p.in(0), ch);
+    Value *scale = b.CreateFMul(invStd(p, var, eps), p.load(p.in(1), ch));
+    Value *shift = p.load(p.in(2), ch);
+    channelLoop(p, cs, ch, [&](Value *i) {
+      Value *d = b.CreateFSub(p.load(p.in(0), i), mean);
+      p.store(b.CreateFAdd(b.CreateFMul(d, scale), shift), p.out(), i);
+    });
+  });
+  return llvm::Error::success();
+}
+
+llvm::Error lowerBatchNormTrainGrad(KernelCtx &k, const ir::Node &n) {
+  // (x, gamma, dy) -> dx = gamma*invstd * (dy - sum(dy)/M - xhat*sum(dy*xhat)/M).
+  // dx nearly cancels (it has zero mean per channel), so the per-element
+  // arithmetic is in double as well as the sums; it costs little next to
+  // the convolutions around it.
+  ChannelShape cs = channelShape(k.inShape(0));
+  double eps = n.attrs().getFloat("eps", 1e-5);
+  forEachChannel(k, cs, [&](KernelCtx &p, Value *ch) {
+    llvm::IRBuilder<> &b = p.b();
+    llvm::Type *f64 = b.getDoubleTy();
+    auto ext = [&](Value *v) { return b.CreateFPExt(v, f64); };
+    Value *M = channelCount(p, cs);
+    Value *meanD = b.CreateFDiv(channelSum(p, cs, ch, [&](Value *i) { return p.load(p.in(0), i); }), M);
+    Value *mean = toF32(p, meanD);
+    Value *var = toF32(p, b.CreateFDiv(channelSum(p, cs, ch, [&](Value *i) {
+      Value *d = b.CreateFSub(p.load(p.in(0), i), mean);
+      return b.CreateFMul(d, d);
+    }), M));
+    Value *istd = ext(invStd(p, var, eps));
+    Value *sdy = channelSum(p, cs, ch, [&](Value *i) { return p.load(p.in(2), i); });
+    Value *sdyxc = channelSum(p, cs, ch, [&](Value *i) {
+      return b.CreateFMul(p.load(p.in(2), i), b.CreateFSub(p.load(p.in(0), i), mean));
+    });
+    Value *meanDy = b.CreateFDiv(sdy, M);
+    // xhat * sum(dy*xhat)/M = (x - mean) * istd^2 * sum(dy*(x-mean)) / M
+    Value *k2 = b.CreateFDiv(b.CreateFMul(b.CreateFMul(istd, istd), sdyxc), M);
+    Value *scale = b.CreateFMul(ext(p.load(p.in(1), ch)), istd);
+    Value *meanX = ext(mean);
+    channelLoop(p, cs, ch, [&](Value *i) {
+      Value *xc = b.CreateFSub(ext(p.load(p.in(0), i)), meanX);
+      Value *inner = b.CreateFSub(b.CreateFSub(ext(p.load(p.in(2), i)), meanDy), b.CreateFMul(xc, k2));
+      p.store(toF32(p, b.CreateFMul(scale, inner)), p.out(), i);
+    });
+  });
+  return llvm::Error::success();
+}
+
+llvm::Error lowerBatchNormGradGamma(KernelCtx &k, const ir::Node &n) {
+  // (x, dy) -> sum(dy * xhat) per channel
+  ChannelShape cs = channelShape(k.inShape(0));
+  double eps = n.attrs().getFloat("eps", 1e-5);
+  forEachChannel(k, cs, [&](KernelCtx &p, Value *ch) {
+    llvm::IRBuilder<> &b = p.b();
+    auto [mean, var] = channelStats(p, cs, p.in(0), ch);
+    Value *s = toF32(p, channelSum(p, cs, ch, [&](Value *i) {
+      return b.CreateFMul(p.load(p.in(1), i), b.CreateFSub(p.load(p.in(0), i), mean));
+    }));
+    p.store(b.CreateFMul(s, invStd(p, var, eps)), p.out(), ch);
+  });
+  return llvm::Error::success();
+}
+
+llvm::Error lowerBatchMean(KernelCtx &k, const ir::Node &) {
+  ChannelShape cs = channelShape(k.inShape(0));
+  forEachChannel(k, cs, [&](KernelCtx &p, Value *ch) {
+    p.store(channelStats(p, cs, p.in(0), ch).first, p.out(), ch);
+  });
+  return llvm::Error::success();
+}
+
+llvm::Error lowerBatchVar(KernelCtx &k, const ir::Node &) {
+  // Unbiased: var * M / (M - 1), as the running variance uses.
+  ChannelShape cs = channelShape(k.inShape(0));
+  forEachChannel(k, cs, [&](KernelCtx &p, Value *ch) {
+    llvm::IRBuilder<> &b = p.b();
+    Value *var = channelStats(p, cs, p.in(0), ch).second;
+    Value *M = toF32(p, channelCount(p, cs));
+    p.store(b.CreateFDiv(b.CreateFMul(var, M), b.CreateFSub(M, p.f32c(1))), p.out(), ch);
+  });
+  return llvm::Error::success();
+}
+
+} // namespace gradc::codegen

@@ -55,3 +55,108 @@ llvm::Error kernelDropoutTrain(const ir::Node &n, TensorIns in, TensorOuts out) 
 }
 
 } // namespace gradc::interp
+
+// ---- Training batch norm: per-channel statistics over every axis but 1 ------------
+//   mean, var = batch mean and biased variance of channel c (M values)
+//   batch_norm_train:      y = (x - mean) / sqrt(var + eps) * gamma + beta
+//   batch_norm_train_grad: dx = gamma / sqrt(var + eps) *
+//                               (dy - sum(dy)/M - xhat * sum(dy * xhat)/M)
+//                          (the full derivative, through mean and var too)
+//   batch_norm_grad_gamma: sum(dy * xhat)
+//   batch_mean / batch_var: mean / var * M / (M - 1)
+
+namespace gradc::interp {
+
+namespace {
+struct Channels {
+  int64_t batch, c, inner;
+  int64_t count() const { return batch * inner; }
+  int64_t at(int64_t n, int64_t ch, int64_t e) const { return (n * c + ch) * inner + e; }
+};
+Channels channelsOf(const rt::Tensor &x) {
+  const Shape &s = x.shape();
+  return {s[0], s[1], s.size() == 4 ? s[2] * s[3] : 1};
+}
+template <typename F> double channelSum(const Channels &k, int64_t ch, F f) {
+  double s = 0;
+  for (int64_t n = 0; n < k.batch; ++n)
+    for (int64_t e = 0; e < k.inner; ++e)
+      s += f(k.at(n, ch, e));
+  return s;
+}
+/// Mean and biased variance of channel `ch` (two passes).
+std::pair<double, double> stats(const Channels &k, const float *x, int64_t ch) {
+  double mean = channelSum(k, ch, [&](int64_t i) { return double(x[i]); }) / k.count();
+  double var = channelSum(k, ch, [&](int64_t i) { return (x[i] - mean) * (x[i] - mean); }) /
+               k.count();
+  return {mean, var};
+}
+} // namespace
+
+llvm::Error kernelBatchNormTrain(const ir::Node &n, TensorIns in, TensorOuts out) {
+  Channels k = channelsOf(*in[0]);
+  double eps = n.attrs().getFloat("eps", 1e-5);
+  const float *x = in[0]->f32();
+  for (int64_t ch = 0; ch < k.c; ++ch) {
+    auto [mean, var] = stats(k, x, ch);
+    double invstd = 1 / std::sqrt(var + eps);
+    for (int64_t b = 0; b < k.batch; ++b)
+      for (int64_t e = 0; e < k.inner; ++e) {
+        int64_t i = k.at(b, ch, e);
+        out[0]->f32()[i] =
+            static_cast<float>((x[i] - mean) * invstd * in[1]->f32()[ch] + in[2]->f32()[ch]);
+      }
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error kernelBatchNormTrainGrad(const ir::Node &n, TensorIns in, TensorOuts out) {
+  Channels k = channelsOf(*in[0]);
+  double eps = n.attrs().getFloat("eps", 1e-5);
+  const float *x = in[0]->f32(), *dy = in[2]->f32();
+  for (int64_t ch = 0; ch < k.c; ++ch) {
+    auto [mean, var] = stats(k, x, ch);
+    double invstd = 1 / std::sqrt(var + eps);
+    double sdy = channelSum(k, ch, [&](int64_t i) { return double(dy[i]); });
+    double sdyxhat = channelSum(k, ch, [&](int64_t i) { return dy[i] * (x[i] - mean) * invstd; });
+    double M = double(k.count());
+    for (int64_t b = 0; b < k.batch; ++b)
+      for (int64_t e = 0; e < k.inner; ++e) {
+        int64_t i = k.at(b, ch, e);
+        double xhat = (x[i] - mean) * invstd;
+        out[0]->f32()[i] = static_cast<float>(in[1]->f32()[ch] * invstd *
+                                              (dy[i] - sdy / M - xhat * sdyxhat / M));
+      }
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error kernelBatchNormGradGamma(const ir::Node &n, TensorIns in, TensorOuts out) {
+  Channels k = channelsOf(*in[0]);
+  double eps = n.attrs().getFloat("eps", 1e-5);
+  const float *x = in[0]->f32(), *dy = in[1]->f32();
+  for (int64_t ch = 0; ch < k.c; ++ch) {
+    auto [mean, var] = stats(k, x, ch);
+    double invstd = 1 / std::sqrt(var + eps);
+    out[0]->f32()[ch] = static_cast<float>(
+        channelSum(k, ch, [&](int64_t i) { return dy[i] * (x[i] - mean); }) * invstd);
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error kernelBatchMean(const ir::Node &, TensorIns in, TensorOuts out) {
+  Channels k = channelsOf(*in[0]);
+  for (int64_t ch = 0; ch < k.c; ++ch)
+    out[0]->f32()[ch] = static_cast<float>(stats(k, in[0]->f32(), ch).first);
+  return llvm::Error::success();
+}
+
+llvm::Error kernelBatchVar(const ir::Node &, TensorIns in, TensorOuts out) {
+  Channels k = channelsOf(*in[0]);
+  double M = double(k.count());
+  for (int64_t ch = 0; ch < k.c; ++ch)
+    out[0]->f32()[ch] = static_cast<float>(stats(k, in[0]->f32(), ch).second * M / (M - 1));
+  return llvm::Error::success();
+}
+
+} // namespace gradc::interp

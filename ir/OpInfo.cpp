@@ -67,6 +67,9 @@ llvm::ArrayRef<AttrSpec> attrsOf(OpKind k) {
   case OpKind::AvgPool2dGrad:
     return kPoolAttrs;
   case OpKind::BatchNorm:
+  case OpKind::BatchNormTrain:
+  case OpKind::BatchNormTrainGrad:
+  case OpKind::BatchNormGradGamma:
     return kBatchNormAttrs;
   case OpKind::Dropout:
   case OpKind::DropoutTrain:

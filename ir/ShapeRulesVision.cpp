@@ -295,3 +295,65 @@ llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleDropoutTrain(const Nod
 }
 
 } // namespace gradc::ir
+
+namespace gradc::ir {
+
+/// x of the training batch-norm kernels: f32 [N,C] or [N,C,H,W], static C, H, W.
+static llvm::Expected<int64_t> bnChannels(const Value *x) {
+  const TensorType &t = x->type();
+  if (t.dtype != DType::F32 || (t.rank() != 2 && t.rank() != 4) ||
+      hasBatch(Shape(t.shape.begin() + 1, t.shape.end())))
+    return err(formatv("input %{0} must be f32 [N,C] or [N,C,H,W] (only N symbolic), got {1}",
+                       x->name(), t.str()));
+  return t.shape[1];
+}
+
+static llvm::Error expectType(const Value *v, const TensorType &t, const char *what) {
+  if (v->type() != t)
+    return err(formatv("{0} %{1} must be {2}, got {3}", what, v->name(), t.str(),
+                       v->type().str()));
+  return llvm::Error::success();
+}
+
+llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleBatchNormTrain(const Node &n) {
+  auto c = bnChannels(n.input(0));
+  if (!c)
+    return c.takeError();
+  for (unsigned i : {1u, 2u})
+    if (auto e = expectType(n.input(i), TensorType(DType::F32, {*c}), "per-channel param"))
+      return std::move(e);
+  return Types{n.input(0)->type()};
+}
+
+llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleBatchNormTrainGrad(const Node &n) {
+  auto c = bnChannels(n.input(0));
+  if (!c)
+    return c.takeError();
+  if (auto e = expectType(n.input(1), TensorType(DType::F32, {*c}), "gamma"))
+    return std::move(e);
+  if (auto e = expectType(n.input(2), n.input(0)->type(), "gradient"))
+    return std::move(e);
+  return Types{n.input(0)->type()};
+}
+
+llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleBatchNormGradGamma(const Node &n) {
+  auto c = bnChannels(n.input(0));
+  if (!c)
+    return c.takeError();
+  if (auto e = expectType(n.input(1), n.input(0)->type(), "gradient"))
+    return std::move(e);
+  return Types{TensorType(DType::F32, {*c})};
+}
+
+llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleBatchMean(const Node &n) {
+  auto c = bnChannels(n.input(0));
+  if (!c)
+    return c.takeError();
+  return Types{TensorType(DType::F32, {*c})};
+}
+
+llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleBatchVar(const Node &n) {
+  return shapeRuleBatchMean(n);
+}
+
+} // namespace gradc::ir

@@ -355,6 +355,7 @@ template <> constexpr GradRule kRule<OpKind::GlobalAvgPool> = &gradRuleGlobalAvg
 template <> constexpr GradRule kRule<OpKind::Flatten> = &gradRuleFlatten;
 template <> constexpr GradRule kRule<OpKind::Dropout> = &gradRuleDropout;
 template <> constexpr GradRule kRule<OpKind::DropoutTrain> = &gradRuleDropoutTrain;
+template <> constexpr GradRule kRule<OpKind::BatchNormTrain> = &gradRuleBatchNormTrain;
 
 // Every op has a rule exactly when it lacks the NoGrad flag: a new
 // differentiable op without a rule (or a NoGrad op given one) stops the build.

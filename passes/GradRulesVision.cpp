@@ -99,6 +99,31 @@ GradsOrErr gradRuleFlatten(Builder &b, const Node &n, Value *dy) {
   return c.done({c.op(OpKind::Reshape, {dy}, std::move(r), dName(n, 0))});
 }
 
+
+llvm::Expected<llvm::SmallVector<ir::Value *, 3>>
+gradRuleBatchNormTrain(ir::Builder &b, const ir::Node &n, ir::Value *dy) {
+  // dx through the batch statistics too (one kernel), dgamma = sum(dy*xhat),
+  // dbeta = sum(dy), both per channel.
+  Chain c{b};
+  ir::Attrs eps;
+  eps.set("eps", n.attrs().getFloat("eps", 1e-5));
+  Value *dx = c.op(OpKind::BatchNormTrainGrad, {n.input(0), n.input(1), dy}, eps, dName(n, 0));
+  Value *dg = c.op(OpKind::BatchNormGradGamma, {n.input(0), dy}, eps, dName(n, 1));
+  // dbeta: the sum over the channel axes that autodiff's unbroadcast builds
+  // for a broadcast beta.
+  auto db = unbroadcast(b, dy, n.input(0)->type().rank() == 4 ? Shape{n.input(2)->type().shape[0], 1, 1}
+                                                              : n.input(2)->type().shape,
+                        dName(n, 2) + ".t");
+  if (!db)
+    return db.takeError();
+  ir::Attrs r;
+  r.set("shape", std::vector<int64_t>{n.input(2)->type().shape[0]});
+  Value *dbeta = (*db)->type().shape == n.input(2)->type().shape
+                     ? *db
+                     : c.op(OpKind::Reshape, {*db}, std::move(r), dName(n, 2));
+  return c.done({dx, dg, dbeta});
+}
+
 } // namespace gradc::passes
 
 namespace gradc::passes {

@@ -12,6 +12,7 @@ VisionGrads gradRuleAvgPool2d(ir::Builder &b, const ir::Node &n, ir::Value *dy);
 VisionGrads gradRuleGlobalAvgPool(ir::Builder &b, const ir::Node &n, ir::Value *dy);
 VisionGrads gradRuleFlatten(ir::Builder &b, const ir::Node &n, ir::Value *dy);
 VisionGrads gradRuleDropout(ir::Builder &b, const ir::Node &n, ir::Value *dy);
+VisionGrads gradRuleBatchNormTrain(ir::Builder &b, const ir::Node &n, ir::Value *dy);
 VisionGrads gradRuleDropoutTrain(ir::Builder &b, const ir::Node &n, ir::Value *dy);
 
 } // namespace gradc::passes

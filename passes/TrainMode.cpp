@@ -5,16 +5,18 @@
 // them as they are. The training and gradient pipelines run this pass (after
 // infer-shapes, before autodiff), which rewrites them in place:
 //
-//   batch_norm(x, gamma, beta, rm, rv) over axes A = (0, 2, 3) for [N,C,H,W]
-//   or (0) for [N,C], M = numel of x over A (run time: N is symbolic):
-//     mean  = reduce_mean(x, A, keepdims)        var = reduce_mean((x-mean)^2)
-//     y     = (x - mean) / sqrt(var + eps) * gamma + beta
+//   batch_norm(x, gamma, beta, rm, rv), statistics per channel over every
+//   axis but 1 (N, H, W; M values, M known at run time):
+//     y = batch_norm_train(x, gamma, beta) = (x - mean) / sqrt(var + eps)
+//         * gamma + beta, mean and biased var of the batch
 //   and records two param updates (graph.updates), PyTorch's rule:
-//     rm <- (1 - momentum) * rm + momentum * mean
-//     rv <- (1 - momentum) * rv + momentum * var * M / (M - 1)   (unbiased)
-//   Autodiff then differentiates y through ordinary ops, so the batch-norm
-//   gradient (including the paths through mean and var) needs no rule of
-//   its own. rm and rv must be frozen params (`frozen: true`): buffers the
+//     rm <- (1 - momentum) * rm + momentum * batch_mean(x)
+//     rv <- (1 - momentum) * rv + momentum * batch_var(x)   (unbiased: M-1)
+//   batch_norm_train's gradient rule gives dx through the batch statistics
+//   in one kernel. (A first version wrote the statistics as reduce_mean,
+//   sub, mul, ... and let autodiff differentiate them: the same numbers,
+//   but ~40 broadcast kernels per batch_norm that took LLVM minutes to
+//   compile for the resnet example.) rm and rv must be frozen params (`frozen: true`): buffers the
 //   step updates and --save-params writes (eval needs them), unlike
 //   optimizer state.
 //
@@ -63,11 +65,6 @@ public:
     Attrs a;
     a.set("value", v);
     return op(OpKind::Constant, {}, std::move(a), name);
-  }
-  Value *reshape(Value *v, const Shape &s, const std::string &name) {
-    Attrs a;
-    a.set("shape", std::vector<int64_t>(s.begin(), s.end()));
-    return op(OpKind::Reshape, {v}, std::move(a), name);
   }
   llvm::Error takeError() { return std::move(err_); }
 
@@ -122,42 +119,19 @@ private:
         return ir::nodeError(n, g, "running statistic %" + s->name() +
                                        " is updated twice (by two batch_norm nodes?)");
     }
-    const Shape &xs = x->type().shape;
-    int64_t channels = xs[1];
-    bool image = xs.size() == 4;
-    std::vector<int64_t> axes = image ? std::vector<int64_t>{0, 2, 3} : std::vector<int64_t>{0};
     double eps = n.attrs().getFloat("eps", 1e-5), m = n.attrs().getFloat("momentum", 0.1);
     const std::string base = n.result()->name();
-
     Rewriter r(g, n);
-    Attrs red;
-    red.set("axes", axes);
-    red.set("keepdims", int64_t(1));
-    Value *mean = r.op(OpKind::ReduceMean, {x}, red, base + ".mean");
-    Value *xc = r.op(OpKind::Sub, {x, mean}, {}, base + ".centered");
-    Value *sq = r.op(OpKind::Mul, {xc, xc}, {}, base + ".sq");
-    Value *var = r.op(OpKind::ReduceMean, {sq}, red, base + ".var");
-    Value *sd = r.op(OpKind::Sqrt, {r.op(OpKind::Add, {var, r.scalar(eps, base + ".eps")})},
-                     {}, base + ".sd");
-    Value *xhat = r.op(OpKind::Div, {xc, sd}, {}, base + ".xhat");
-    Shape perChannel = image ? Shape{channels, 1, 1} : Shape{channels};
-    Value *gm = image ? r.reshape(gamma, perChannel, base + ".gamma") : gamma;
-    Value *bt = image ? r.reshape(beta, perChannel, base + ".beta") : beta;
-    Value *y = r.op(OpKind::Add, {r.op(OpKind::Mul, {xhat, gm}), bt}, {}, base + ".train");
-
+    Attrs a;
+    a.set("eps", eps);
+    Value *y = r.op(OpKind::BatchNormTrain, {x, gamma, beta}, std::move(a), base + ".train");
     // Running statistics, PyTorch's update (unbiased variance).
-    Value *meanC = r.reshape(mean, {channels}, base + ".batch_mean");
-    Value *varC = r.reshape(var, {channels}, base + ".batch_var");
-    Attrs cnt;
-    cnt.set("axes", axes);
-    Value *count = r.op(OpKind::Numel, {x}, cnt, base + ".count");
-    Value *bessel = r.op(OpKind::Div, {count, r.op(OpKind::Sub, {count, r.scalar(1, base + ".one")})},
-                         {}, base + ".bessel");
+    Value *mean = r.op(OpKind::BatchMean, {x}, {}, base + ".batch_mean");
+    Value *var = r.op(OpKind::BatchVar, {x}, {}, base + ".batch_var");
     Value *keep = r.scalar(1 - m, base + ".keep"), *mom = r.scalar(m, base + ".momentum");
-    Value *rmNext = r.op(OpKind::Add, {r.op(OpKind::Mul, {rm, keep}), r.op(OpKind::Mul, {meanC, mom})},
+    Value *rmNext = r.op(OpKind::Add, {r.op(OpKind::Mul, {rm, keep}), r.op(OpKind::Mul, {mean, mom})},
                          {}, rm->name() + ".next");
-    Value *unbiased = r.op(OpKind::Mul, {varC, bessel}, {}, base + ".unbiased_var");
-    Value *rvNext = r.op(OpKind::Add, {r.op(OpKind::Mul, {rv, keep}), r.op(OpKind::Mul, {unbiased, mom})},
+    Value *rvNext = r.op(OpKind::Add, {r.op(OpKind::Mul, {rv, keep}), r.op(OpKind::Mul, {var, mom})},
                          {}, rv->name() + ".next");
     if (llvm::Error e = r.takeError())
       return std::move(e);

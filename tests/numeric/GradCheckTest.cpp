@@ -392,6 +392,8 @@ std::vector<Recipe> allRecipes() {
                   attrs({{"p", 0.3}, {"seed", int64_t(7)}}), "y"));
   };
   add(drop);
+  add(oneOp(OpKind::BatchNormTrain, {{{N, 2, 2, 2}, Range::Distinct}, {{2}, Range::Positive}, {{2}}},
+            attrs({{"eps", 1e-3}})));
   // batch_norm in training mode (the train-mode pass rewrites it into batch
   // statistics before autodiff): gradients w.r.t. x, gamma and beta.
   for (Shape xs : {Shape{N, 3, 2, 2}, Shape{N, 4}}) {

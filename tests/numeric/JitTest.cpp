@@ -291,6 +291,18 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
       {"[N,7]", {uni({N, 7}, -3, 3), uni({7}), uni({7}), uni({7}), uni({7}, 0.2f, 2)}, {},
        {1e-5, 1e-5}},
   };
+  // Training batch norm kernels: f32 sums over a channel's N*H*W values.
+  for (Shape xs : {Shape{N, 3, 4, 5}, Shape{N, 7}, Shape{N, 16, 32, 32}}) {
+    std::string what = shapeToString(xs);
+    Shape c{xs[1]};
+    Tol tol = sumOf(5 * 20, 3);
+    r[OpKind::BatchNormTrain].push_back(
+        {what, {uni(xs, -2, 3), uni(c), uni(c)}, attrs({{"eps", 1e-3}}), tol});
+    r[OpKind::BatchNormTrainGrad].push_back({what, {uni(xs, -2, 3), uni(c), uni(xs)}, {}, tol});
+    r[OpKind::BatchNormGradGamma].push_back({what, {uni(xs, -2, 3), uni(xs)}, {}, tol});
+    r[OpKind::BatchMean].push_back({what, {uni(xs, -2, 3)}, {}, tol});
+    r[OpKind::BatchVar].push_back({what, {uni(xs, -2, 3)}, {}, tol});
+  }
   r[OpKind::Dropout] = {{"[N,37] p 0.5", {uni({N, 37})}, attrs({{"p", 0.5}}), kExact}};
   r[OpKind::DropoutTrain] = {
       {"[N,37] p 0.5 seed 3", {uni({N, 37}), uni({}, 1, 5000)},

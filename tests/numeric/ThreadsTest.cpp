@@ -450,3 +450,19 @@ TEST_F(Threads, MnistTrainingStepIsBitwiseTheSameForAnyThreadCount) {
 }
 
 } // namespace
+
+// Vision kernels: conv2d and its input gradient split the batch, the weight
+// gradient sums fixed chunks of it in parallel, the training batch norm
+// splits channels. Batch 13 leaves a partial last chunk; the tolerance
+// against the interpreter is the f32 sum of up to 13*100 products of
+// values in [-2, 2].
+TEST_F(Threads, VisionKernelsAreBitwiseTheSameForAnyThreadCount) {
+  const int64_t N = kBatch;
+  checkMap(OpKind::Conv2d, {{N, 3, 12, 12}, {8, 3, 3, 3}, {8}}, 13, 1e-5, 1e-4);
+  checkMap(OpKind::Conv2dGradInput, {{N, 8, 10, 10}, {8, 3, 3, 3}, {N, 3, 12, 12}}, 13, 1e-5,
+           1e-4);
+  checkMap(OpKind::Conv2dGradWeight, {{N, 3, 12, 12}, {N, 8, 10, 10}, {8, 3, 3, 3}}, 13, 1e-5,
+           1e-3);
+  checkMap(OpKind::BatchNormTrain, {{N, 16, 8, 8}, {16}, {16}}, 13, 1e-5, 1e-5);
+  checkMap(OpKind::BatchNormTrainGrad, {{N, 16, 8, 8}, {16}, {N, 16, 8, 8}}, 13, 1e-5, 1e-5);
+}

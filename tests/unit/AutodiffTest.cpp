@@ -374,6 +374,8 @@ std::vector<RuleCase> ruleCases() {
   c.push_back({"global_avg_pool", OpKind::GlobalAvgPool, {tf({2, 3, 4, 4})}, {}});
   c.push_back({"flatten", OpKind::Flatten, {tf({2, 3, 4})}, {}});
   c.push_back({"dropout", OpKind::Dropout, {tf({2, 3})}, {}});
+  c.push_back({"batch_norm_train", OpKind::BatchNormTrain, {tf({4, 2, 2, 3}), tf({2}), tf({2})},
+               {}});
   c.push_back({"dropout_train", OpKind::DropoutTrain, {tf({2, 3}), tf({})}, {}});
   return c;
 }
