@@ -374,9 +374,9 @@ Error GraphBuilder::checkNode(int i) {
   }
   ops_[i] = op;
   const ir::OpInfo &info = ir::opInfo(*op);
-  if (unsigned(n.inputs_size()) != info.numInputs)
+  if (!info.acceptsInputs(unsigned(n.inputs_size())))
     return errorAt(line,
-                   llvm::formatv("{0} expects {1} input{2}, got {3}", nodeWho(i), info.numInputs,
+                   llvm::formatv("{0} expects {1} input{2}, got {3}", nodeWho(i), info.arityText(),
                                  info.numInputs == 1 ? "" : "s", n.inputs_size()));
   if (unsigned(n.outputs_size()) != info.numResults)
     return errorAt(line,

@@ -230,9 +230,9 @@ llvm::Error nodeError(const Node &n, const Graph &g, const llvm::Twine &msg) {
 
 llvm::Error inferNodeShape(Node &n, const Graph &g) {
   const OpInfo &info = n.info();
-  if (n.inputs().size() != info.numInputs)
+  if (!info.acceptsInputs(n.inputs().size()))
     return nodeError(n, g,
-                     llvm::formatv("expects {0} input(s), got {1}", info.numInputs,
+                     llvm::formatv("expects {0} input(s), got {1}", info.arityText(),
                                    n.inputs().size()));
   for (Value *in : n.inputs())
     if (!in->type().known)

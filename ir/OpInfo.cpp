@@ -2,6 +2,7 @@
 #include "ir/OpInfo.h"
 
 #include "ir/Graph.h"
+#include "ir/OpInfoSeq.h"
 #include "ir/ShapeRules.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -24,6 +25,8 @@ constexpr AttrSpec kConstantAttrs[] = {{"value", AttrKind::Float, false},
 constexpr AttrSpec kPermAttrs[] = {{"perm", AttrKind::Ints, false}};
 
 llvm::ArrayRef<AttrSpec> attrsOf(OpKind k) {
+  if (auto seq = seqOpAttrs(k))
+    return *seq;
   switch (k) {
   case OpKind::MatMul:
     return kMatMulAttrs;

@@ -20,10 +20,14 @@
 #include "llvm/Support/Error.h"
 
 #include <optional>
+#include <string>
 
 namespace gradc::ir {
 
 class Node;
+
+/// NumInputs of an op that takes one or more inputs (Ops.def).
+inline constexpr unsigned kVariadic = ~0u;
 
 enum class OpKind : uint16_t {
 #define OP(Enum, Name, NumInputs, Class, Flags) Enum,
@@ -75,6 +79,14 @@ struct OpInfo {
   unsigned numResults = 1;
 
   bool isInternal() const { return flags & Internal; }
+  /// Whether a node of this op may have `n` inputs.
+  bool acceptsInputs(size_t n) const {
+    return numInputs == kVariadic ? n >= 1 : n == numInputs;
+  }
+  /// "2", or "1 or more" for a variadic op: for messages.
+  std::string arityText() const {
+    return numInputs == kVariadic ? "1 or more" : std::to_string(numInputs);
+  }
   bool hasGrad() const { return !(flags & NoGrad); }
   const AttrSpec *findAttr(llvm::StringRef n) const;
 };

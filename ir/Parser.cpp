@@ -655,9 +655,9 @@ private:
       inputs.push_back(*v);
     }
     consume();
-    if (inputs.size() != info.numInputs)
+    if (!info.acceptsInputs(inputs.size()))
       return errorAt(opTok, llvm::formatv("op '{0}' expects {1} input(s), got {2}", info.name,
-                                          info.numInputs, inputs.size()));
+                                          info.arityText(), inputs.size()));
     if (names.size() != info.numResults)
       return errorAt(opTok, llvm::formatv("op '{0}' has {1} result(s), but {2} name(s) are "
                                           "defined",

@@ -93,8 +93,8 @@ private:
 
   llvm::Error verifyNode(const Node &n) {
     const OpInfo &info = n.info();
-    if (n.inputs().size() != info.numInputs)
-      return nodeError(n, g_, formatv("expects {0} input(s), got {1}", info.numInputs,
+    if (!info.acceptsInputs(n.inputs().size()))
+      return nodeError(n, g_, formatv("expects {0} input(s), got {1}", info.arityText(),
                                       n.inputs().size()));
     if (n.results().size() != info.numResults)
       return nodeError(n, g_, formatv("has {0} result(s), expected {1}", n.results().size(),

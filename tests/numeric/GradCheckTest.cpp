@@ -338,6 +338,44 @@ std::vector<Recipe> allRecipes() {
   add(oneOp(OpKind::BroadcastTo, {{{3, 1}}}, attrs({{"shape", Ints{-1, 3, 4}}})));
   add(oneOp(OpKind::BroadcastTo, {{{N, 1}}}, attrs({{"shape", Ints{-1, 4}}})));
   add(oneOp(OpKind::BroadcastTo, {{{}}}, attrs({{"shape", Ints{-1, 2}}})));
+
+  // Activations, selection, losses (sequence-model family).
+  add(oneOp(OpKind::LeakyRelu, {{{N, 4}, Range::AwayFromZero}}, attrs({{"alpha", 0.2}})));
+  add(oneOp(OpKind::Gelu, {{{N, 4}}}));
+  add(oneOp(OpKind::Gelu, {{{N, 4}}}, attrs({{"approximate", std::string("tanh")}})));
+  add(oneOp(OpKind::Gaussian, {{{N, 4}}}));
+  add(oneOp(OpKind::Elu, {{{N, 4}, Range::AwayFromZero}}));
+  add(oneOp(OpKind::Softplus, {{{N, 4}}}));
+  add(oneOp(OpKind::Pow, {{{N, 4}, Range::Positive}}, attrs({{"exponent", 3.0}})));
+  add(oneOp(OpKind::Pow, {{{N, 4}, Range::Positive}}, attrs({{"exponent", -1.5}})));
+  // Operands drawn independently are never within kEps of a tie.
+  add(oneOp(OpKind::Maximum, {{{N, 4}}, {{4}}}));
+  add(oneOp(OpKind::Minimum, {{{N, 4}}, {{N, 4}}}));
+  {
+    // where(mask, a, b): the mask is a frozen 0/1 param (no gradient flows to it).
+    Recipe r;
+    r.op = OpKind::Where;
+    r.description = "where(f32[N,4] mask, f32[N,4], f32[4])";
+    r.build = [](CheckBuilder &b) {
+      Value *m = b.param("mask", {N, 4}, Range::Any, /*trainable=*/false);
+      Value *pos = b.op(OpKind::Step, {m}, {}, "m01");
+      b.lossOf(b.op(OpKind::Where, {pos, b.param("a", {N, 4}), b.param("b", {4})}, {}, "y"));
+    };
+    add(std::move(r));
+  }
+  add(oneOp(OpKind::BceWithLogits, {{{N, 4}}, {{N, 4}}}));
+  add(oneOp(OpKind::Nll, {{{N, 5}}, {{N}, Range::Any, 5}}));
+  add(oneOp(OpKind::Nll, {{{N, 2, 4}}, {{N, 2}, Range::Any, 4}}));
+
+  // Embedding (ids drawn from 5 rows: N = 3 x 4 positions repeat ids), slicing.
+  add(oneOp(OpKind::Embedding, {{{N, 4}, Range::Any, 5}, {{5, 3}}}));
+  add(oneOp(OpKind::Slice, {{{N, 5}}}, attrs({{"axis", int64_t(1)}, {"start", int64_t(1)},
+                                              {"end", int64_t(4)}})));
+  add(oneOp(OpKind::Slice, {{{4, N, 2}}}, attrs({{"axis", int64_t(0)}, {"start", int64_t(2)},
+                                                 {"end", int64_t(4)}})));
+  add(oneOp(OpKind::Concat, {{{N, 2}}, {{N, 3}}}, attrs({{"axis", int64_t(1)}})));
+  add(oneOp(OpKind::Concat, {{{N, 1, 2}}, {{N, 2, 2}}, {{N, 1, 2}}},
+            attrs({{"axis", int64_t(-2)}})));
   return rs;
 }
 

@@ -15,8 +15,15 @@ int64_t labelClasses(const ir::Graph &g, llvm::StringRef inputName) {
   for (const auto &n : g.nodes()) {
     bool isXent = n->op() == ir::OpKind::SoftmaxCrossEntropy ||
                   n->op() == ir::OpKind::SoftmaxCrossEntropyGrad;
-    if (isXent && n->input(1)->isInput() && n->input(1)->name() == inputName)
+    bool isNll = n->op() == ir::OpKind::Nll || n->op() == ir::OpKind::NllGrad;
+    if ((isXent || isNll) && n->input(1)->isInput() && n->input(1)->name() == inputName)
       return n->input(0)->type().shape.back();
+    // Embedding ids index the table's rows: the same check, before any step.
+    bool isEmbedding =
+        n->op() == ir::OpKind::Embedding || n->op() == ir::OpKind::EmbeddingGrad;
+    if (isEmbedding && n->input(0)->isInput() && n->input(0)->name() == inputName)
+      return n->op() == ir::OpKind::Embedding ? n->input(1)->type().shape[0]
+                                              : n->attrs().getInt("rows", 0);
   }
   return 0;
 }
