@@ -53,6 +53,7 @@ enum class OpClass : uint8_t {
 enum OpFlags : unsigned {
   Internal = 1u << 0,
   NoGrad = 1u << 1,
+  Layer = 1u << 2,
 };
 
 enum class AttrKind : uint8_t { Int, Float, String, Ints, Floats };
@@ -88,6 +89,7 @@ struct OpInfo {
     return numInputs == kVariadic ? "1 or more" : std::to_string(numInputs);
   }
   bool hasGrad() const { return !(flags & NoGrad); }
+  bool isLayer() const { return flags & Layer; }
   const AttrSpec *findAttr(llvm::StringRef n) const;
 };
 

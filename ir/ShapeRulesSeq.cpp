@@ -26,6 +26,14 @@ constexpr AttrSpec kPowAttrs[] = {{"exponent", AttrKind::Float, true}};
 constexpr AttrSpec kActivationGradAttrs[] = {{"op", AttrKind::String, true},
                                              {"alpha", AttrKind::Float, false},
                                              {"approximate", AttrKind::String, false}};
+constexpr AttrSpec kDenseAttrs[] = {{"units", AttrKind::Int, true},
+                                    {"bias", AttrKind::Int, false}};
+constexpr AttrSpec kRecurrentAttrs[] = {{"hidden_size", AttrKind::Int, true}};
+constexpr AttrSpec kLayerNormAttrs[] = {{"dims", AttrKind::Int, false},
+                                        {"eps", AttrKind::Float, false}};
+constexpr AttrSpec kEmbedAttrs[] = {{"vocab_size", AttrKind::Int, true},
+                                    {"dim", AttrKind::Int, true},
+                                    {"positional", AttrKind::Int, false}};
 constexpr AttrSpec kExtremumGradAttrs[] = {{"op", AttrKind::String, true}};
 constexpr AttrSpec kSliceAttrs[] = {{"axis", AttrKind::Int, true},
                                     {"start", AttrKind::Int, true},
@@ -118,6 +126,16 @@ std::optional<llvm::ArrayRef<AttrSpec>> seqOpAttrs(OpKind k) {
     return llvm::ArrayRef<AttrSpec>(kActivationGradAttrs);
   case OpKind::ExtremumGrad:
     return llvm::ArrayRef<AttrSpec>(kExtremumGradAttrs);
+  case OpKind::Dense:
+    return llvm::ArrayRef<AttrSpec>(kDenseAttrs);
+  case OpKind::Rnn:
+  case OpKind::Lstm:
+  case OpKind::Gru:
+    return llvm::ArrayRef<AttrSpec>(kRecurrentAttrs);
+  case OpKind::LayerNorm:
+    return llvm::ArrayRef<AttrSpec>(kLayerNormAttrs);
+  case OpKind::Embed:
+    return llvm::ArrayRef<AttrSpec>(kEmbedAttrs);
   case OpKind::Slice:
     return llvm::ArrayRef<AttrSpec>(kSliceAttrs);
   case OpKind::SliceGrad:

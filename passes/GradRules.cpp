@@ -305,6 +305,7 @@ template <> constexpr GradRule kRule<OpKind::Concat> = &gradRuleConcat;
 // Every op has a rule exactly when it lacks the NoGrad flag: a new
 // differentiable op without a rule (or a NoGrad op given one) stops the build.
 using ir::Internal; // the flag names Ops.def uses
+using ir::Layer;
 using ir::NoGrad;
 #define OP(Enum, Name, NumInputs, Class, Flags)                                \
   static_assert((kRule<OpKind::Enum> != nullptr) == !((Flags) & NoGrad),   \

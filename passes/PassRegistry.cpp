@@ -27,8 +27,8 @@ std::vector<llvm::StringRef> allPassNames() {
 
 std::vector<std::string> defaultPipeline(bool training) {
   if (training)
-    return {"infer-shapes", "autodiff", "optimizer", "dce"};
-  return {"infer-shapes", "dce"};
+    return {"expand-layers", "infer-shapes", "autodiff", "optimizer", "dce"};
+  return {"expand-layers", "infer-shapes", "dce"};
 }
 
 } // namespace gradc::passes

@@ -278,6 +278,10 @@ std::vector<Recipe> allRecipes() {
   add(oneOp(OpKind::MatMul, {{{4, N}}, {{3, 4}}},
             attrs({{"transpose_a", int64_t(1)}, {"transpose_b", int64_t(1)}})));
   add(oneOp(OpKind::MatMul, {{{N, 4}}, {{N, 3}}}, attrs({{"transpose_a", int64_t(1)}})));
+  // Rank 3: [N,T,E] x [E,H] and the weight-gradient form contracting N and T.
+  add(oneOp(OpKind::MatMul, {{{N, 2, 4}}, {{4, 3}}}));
+  add(oneOp(OpKind::MatMul, {{{N, 2, 4}}, {{3, 4}}}, attrs({{"transpose_b", int64_t(1)}})));
+  add(oneOp(OpKind::MatMul, {{{N, 2, 4}}, {{N, 2, 3}}}, attrs({{"transpose_a", int64_t(1)}})));
 
   // Broadcasting binary ops: same shapes, a trailing vector, column x row,
   // the first operand broadcast, and a scalar.

@@ -298,8 +298,10 @@ TEST(PassManager, RegistryAndDefaultPipelines) {
   }
   EXPECT_FALSE(createPass("nope"));
   EXPECT_EQ(defaultPipeline(true),
-            (std::vector<std::string>{"infer-shapes", "autodiff", "optimizer", "dce"}));
-  EXPECT_EQ(defaultPipeline(false), (std::vector<std::string>{"infer-shapes", "dce"}));
+            (std::vector<std::string>{"expand-layers", "infer-shapes", "autodiff", "optimizer",
+                                      "dce"}));
+  EXPECT_EQ(defaultPipeline(false),
+            (std::vector<std::string>{"expand-layers", "infer-shapes", "dce"}));
 }
 
 TEST(PassManager, RunsTheRegisteredInferencePipeline) {

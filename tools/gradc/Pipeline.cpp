@@ -27,9 +27,9 @@ static std::vector<std::string> pipelineFor(Mode mode) {
   case Mode::Train:
     return passes::defaultPipeline(true);
   case Mode::Eval:
-    return {"infer-shapes", "dce"};
+    return {"expand-layers", "infer-shapes", "dce"};
   case Mode::Grad:
-    return {"infer-shapes", "autodiff", "dce"};
+    return {"expand-layers", "infer-shapes", "autodiff", "dce"};
   }
   return {};
 }
