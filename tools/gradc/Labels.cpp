@@ -28,14 +28,23 @@ int64_t labelClasses(const ir::Graph &g, llvm::StringRef inputName) {
   return 0;
 }
 
-llvm::Error checkLabels(const rt::Tensor &labels, int64_t classes, const std::string &where) {
+bool feedsEmbedding(const ir::Graph &g, llvm::StringRef inputName) {
+  for (const auto &n : g.nodes())
+    if (n->op() == ir::OpKind::Embedding && n->input(0)->isInput() &&
+        n->input(0)->name() == inputName)
+      return true;
+  return false;
+}
+
+llvm::Error checkLabels(const rt::Tensor &labels, int64_t classes, const std::string &where,
+                        const char *what) {
   if (labels.dtype() != DType::I32)
-    return error(where + ": labels must be i32");
+    return error(where + ": " + what + "s must be i32");
   const int32_t *l = labels.i32();
   for (int64_t i = 0; i < labels.numel(); ++i)
     if (l[i] < 0 || l[i] >= classes)
-      return error(llvm::formatv("{0}: label {1} at record {2} is out of range [0, {3})", where,
-                                 l[i], i, classes));
+      return error(llvm::formatv("{0}: {1} {2} at record {3} is out of range [0, {4})", where,
+                                 what, l[i], i, classes));
   return llvm::Error::success();
 }
 

@@ -103,6 +103,11 @@ llvm::Error runTrain(const TrainOptions &o) {
     return eval.takeError();
   double compileSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
 
+  if (llvm::StringRef(o.data).starts_with("text:")) {
+    TextTrainConfig tc{cfg.features, cfg.labels, cfg.batch, epochs, o.maxSteps.value_or(0),
+                       cfg.lr, cfg.seed, compileSeconds};
+    return runTrainText(o, g, **step, **eval, tc);
+  }
   std::string dir = o.data == "mnist" ? bundledMnistDir() : o.data;
   auto train = rt::loadMnist(dir, "train");
   if (!train)

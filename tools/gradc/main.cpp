@@ -34,9 +34,10 @@ cl::opt<std::string> Model(cl::Positional, cl::desc("<model.pbtxt|model.pb>"), c
 
 // train
 cl::opt<std::string> Data("data",
-                          cl::desc("Training data: 'mnist' (the bundled digits) or a directory "
-                                   "with train-/t10k- IDX files (default: mnist)"),
-                          cl::init("mnist"), cl::value_desc("mnist|DIR"), cl::sub(TrainCmd),
+                          cl::desc("Training data: 'mnist' (the bundled digits), a directory "
+                                   "with train-/t10k- IDX files, or text:FILE (lines of "
+                                   "text for a character LM; default: mnist)"),
+                          cl::init("mnist"), cl::value_desc("mnist|DIR|text:FILE"), cl::sub(TrainCmd),
                           cl::cat(Category));
 cl::opt<int64_t> Epochs("epochs", cl::desc("Epochs (default: the model's training config)"),
                         cl::value_desc("N"), cl::sub(TrainCmd), cl::cat(Category));
@@ -75,6 +76,9 @@ cl::opt<std::string> SaveParams("save-params",
                                 cl::value_desc("DIR"), cl::sub(TrainCmd), cl::cat(Category));
 cl::opt<bool> Quiet("quiet", cl::desc("Print only the final result"), cl::sub(TrainCmd),
                     cl::cat(Category));
+cl::opt<int64_t> MaxSteps("max-steps",
+                          cl::desc("With --data text:PATH, at most N steps per epoch"),
+                          cl::value_desc("N"), cl::sub(TrainCmd), cl::cat(Category));
 
 cl::opt<unsigned> Threads("threads",
                          cl::desc("Threads the compiled kernels use (default 0: every core)"),
@@ -125,7 +129,7 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "gradc: compile neural-network models to native code and train them\n\n"
-      "  gradc train MODEL [--data mnist|DIR] [--epochs N] [--batch N] [--lr X] [--seed N]\n"
+      "  gradc train MODEL [--data mnist|DIR|text:FILE] [--epochs N] [--batch N] [--lr X] [--seed N]\n"
       "              [--optimizer sgd|rmsprop|adam|adamw] [--momentum X] [--weight-decay X]\n"
       "              [--clip-norm X] ... [--threads N] [--save-params DIR]\n"
       "  gradc run MODEL --params DIR --input NAME=FILE.npy --output-dir DIR\n"
@@ -162,6 +166,8 @@ int main(int argc, char **argv) {
       f.nesterov = Nesterov;
     o.saveParams = SaveParams;
     o.quiet = Quiet;
+    if (MaxSteps.getNumOccurrences())
+      o.maxSteps = MaxSteps;
     err = driver::runTrain(o);
   } else if (RunCmd || GradCmd) {
     driver::RunOptions o;
