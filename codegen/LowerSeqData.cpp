@@ -145,6 +145,38 @@ llvm::Error lowerEmbeddingGrad(KernelCtx &k, const ir::Node &n) {
   return llvm::Error::success();
 }
 
+llvm::Error lowerBmm(KernelCtx &k, const ir::Node &n) {
+  // Per batch matrix, a plain i-j-q loop nest with the q sum in f32
+  // (reassociable, so the innermost loop vectorizes when it is contiguous).
+  // Attention's products are small ([T, d] x [d, T]); the GEMM micro-kernel
+  // would pay off beyond that and is future work.
+  auto &b = k.b();
+  bool ta = n.attrs().getInt("transpose_a", 0) != 0;
+  bool tb = n.attrs().getInt("transpose_b", 0) != 0;
+  const Shape &as = k.inShape(0), &bs = k.inShape(1), &cs = k.outShape();
+  size_t r = as.size();
+  int64_t aR = as[r - 2], aC = as[r - 1], bR = bs[r - 2], bC = bs[r - 1];
+  int64_t m = cs[r - 2], p = cs[r - 1], kk = ta ? aR : aC;
+  Value *batches = k.product(llvm::ArrayRef<int64_t>(cs).drop_back(2));
+  k.loop(batches, [&](Value *s) {
+    Value *a0 = k.mul(s, k.i64c(aR * aC)), *b0 = k.mul(s, k.i64c(bR * bC));
+    Value *c0 = k.mul(s, k.i64c(m * p));
+    k.loop(k.i64c(m), [&](Value *i) {
+      k.loop(k.i64c(p), [&](Value *j) {
+        Value *sum = k.loopCarried(k.i64c(kk), {k.f32c(0.0)},
+                                   [&](Value *q, llvm::ArrayRef<Value *> acc) {
+          Value *ai = ta ? k.add(k.mul(q, k.i64c(aC)), i) : k.add(k.mul(i, k.i64c(aC)), q);
+          Value *bi = tb ? k.add(k.mul(j, k.i64c(bC)), q) : k.add(k.mul(q, k.i64c(bC)), j);
+          Value *prod = b.CreateFMul(k.load(k.in(0), k.add(a0, ai)), k.load(k.in(1), k.add(b0, bi)));
+          return LoopValues{k.accumulate(acc[0], prod)};
+        }, "q")[0];
+        k.store(sum, k.out(), k.add(c0, k.add(k.mul(i, k.i64c(p)), j)));
+      }, "j");
+    }, "i");
+  }, "s");
+  return llvm::Error::success();
+}
+
 llvm::Error lowerCausalMask(KernelCtx &k, const ir::Node &n) {
   int64_t t = k.outShape()[0];
   std::vector<float> v(static_cast<size_t>(t * t));

@@ -7,6 +7,7 @@
 // slice_grad writes dy into that range of a zeroed tensor; concat copies its
 // operands one after the other along the axis. All three see a tensor as
 // [outer, axis, inner] and move 4-byte words, so they serve f32 and i32.
+// bmm multiplies the matrices of the last two dims, batch by batch, in double.
 // causal_mask[q, k] = k <= q ? 1 : 0;
 // positional_encoding[t, 2i] = sin(t / 10000^(2i/D)), [t, 2i+1] = cos(same).
 //
@@ -99,6 +100,33 @@ llvm::Error kernelConcat(const ir::Node &n, TensorIns in, TensorOuts out) {
         for (int64_t i = 0; i < src.inner; ++i)
           words(*out[0])[dst.at(o, offset + a, i)] = words(*t)[src.at(o, a, i)];
     offset += src.size;
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error kernelBmm(const ir::Node &n, TensorIns in, TensorOuts out) {
+  const rt::Tensor &a = *in[0], &b = *in[1];
+  rt::Tensor &c = *out[0];
+  bool ta = n.attrs().getInt("transpose_a", 0) != 0;
+  bool tb = n.attrs().getInt("transpose_b", 0) != 0;
+  size_t r = a.shape().size();
+  int64_t aR = a.shape()[r - 2], aC = a.shape()[r - 1];
+  int64_t bR = b.shape()[r - 2], bC = b.shape()[r - 1];
+  int64_t m = c.shape()[r - 2], p = c.shape()[r - 1], k = ta ? aR : aC;
+  int64_t batches = c.numel() / std::max<int64_t>(m * p, 1);
+  if (m * p == 0)
+    batches = 0;
+  for (int64_t s = 0; s < batches; ++s) {
+    const float *A = a.f32() + s * aR * aC, *B = b.f32() + s * bR * bC;
+    float *C = c.f32() + s * m * p;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < p; ++j) {
+        double acc = 0;
+        for (int64_t q = 0; q < k; ++q)
+          acc += double(ta ? A[q * aC + i] : A[i * aC + q]) *
+                 double(tb ? B[j * bC + q] : B[q * bC + j]);
+        C[i * p + j] = static_cast<float>(acc);
+      }
   }
   return llvm::Error::success();
 }

@@ -41,6 +41,8 @@ constexpr AttrSpec kSliceAttrs[] = {{"axis", AttrKind::Int, true},
 constexpr AttrSpec kSliceGradAttrs[] = {{"axis", AttrKind::Int, true},
                                         {"start", AttrKind::Int, true},
                                         {"size", AttrKind::Int, true}};
+constexpr AttrSpec kBmmAttrs[] = {{"transpose_a", AttrKind::Int, false},
+                                  {"transpose_b", AttrKind::Int, false}};
 constexpr AttrSpec kConcatAttrs[] = {{"axis", AttrKind::Int, true}};
 constexpr AttrSpec kEmbeddingGradAttrs[] = {{"rows", AttrKind::Int, true}};
 constexpr AttrSpec kCausalMaskAttrs[] = {{"size", AttrKind::Int, true}};
@@ -148,6 +150,8 @@ std::optional<llvm::ArrayRef<AttrSpec>> seqOpAttrs(OpKind k) {
     return llvm::ArrayRef<AttrSpec>(kCausalMaskAttrs);
   case OpKind::PositionalEncoding:
     return llvm::ArrayRef<AttrSpec>(kPositionalAttrs);
+  case OpKind::Bmm:
+    return llvm::ArrayRef<AttrSpec>(kBmmAttrs);
   case OpKind::Embedding:
   case OpKind::Gaussian:
   case OpKind::Softplus:
@@ -350,6 +354,31 @@ llvm::Expected<Types> shapeRulePositionalEncoding(const Node &n) {
     return err(formatv("positional_encoding length and dim must be > 0, got {0} and {1}", t,
                        d));
   return Types{TensorType(DType::F32, {t, d})};
+}
+
+llvm::Expected<Types> shapeRuleBmm(const Node &n) {
+  for (unsigned i = 0; i < 2; ++i)
+    if (auto e = expectF32(n, i))
+      return e;
+  const Shape &a = n.input(0)->type().shape, &b = n.input(1)->type().shape;
+  if (a.size() < 3 || a.size() != b.size() ||
+      !std::equal(a.begin(), a.end() - 2, b.begin()))
+    return err(formatv("bmm expects operands [..., M, K] and [..., K, P] of rank >= 3 with "
+                       "the same leading dimensions, got {0} and {1}",
+                       shapeToString(a), shapeToString(b)));
+  bool ta = n.attrs().getInt("transpose_a", 0), tb = n.attrs().getInt("transpose_b", 0);
+  size_t r = a.size();
+  int64_t m = ta ? a[r - 1] : a[r - 2], ka = ta ? a[r - 2] : a[r - 1];
+  int64_t kb = tb ? b[r - 1] : b[r - 2], p = tb ? b[r - 2] : b[r - 1];
+  for (int64_t d : {m, ka, kb, p})
+    if (d == kBatch)
+      return err("bmm: the batch dimension N may only be a leading dimension");
+  if (ka != kb)
+    return err(formatv("bmm inner dimensions do not match: {0} vs {1}", ka, kb));
+  Shape out(a.begin(), a.end() - 2);
+  out.push_back(m);
+  out.push_back(p);
+  return Types{TensorType(DType::F32, out)};
 }
 
 } // namespace gradc::ir

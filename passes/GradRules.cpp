@@ -301,6 +301,7 @@ template <> constexpr GradRule kRule<OpKind::Nll> = &gradRuleNll;
 template <> constexpr GradRule kRule<OpKind::Embedding> = &gradRuleEmbedding;
 template <> constexpr GradRule kRule<OpKind::Slice> = &gradRuleSlice;
 template <> constexpr GradRule kRule<OpKind::Concat> = &gradRuleConcat;
+template <> constexpr GradRule kRule<OpKind::Bmm> = &gradRuleBmm;
 
 // Every op has a rule exactly when it lacks the NoGrad flag: a new
 // differentiable op without a rule (or a NoGrad op given one) stops the build.

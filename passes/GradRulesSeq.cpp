@@ -14,6 +14,8 @@
 //       dy scatter-added, so an id used several times gets the sum
 //   slice {axis, start, end}:  dx = slice_grad(dy) {axis, start, size}
 //   concat {axis}:  d operand i = slice of dy at that operand's extent
+//   bmm: matmul's four transpose cases, per batch (C = A B: dA = dC B^T,
+//       dB = A^T dC, ...), each one bmm with transpose flags
 //
 // The driver un-broadcasts (maximum, minimum, where) and accumulates.
 //
@@ -119,6 +121,35 @@ GradsOrErr gradRuleConcat(Builder &b, const Node &n, Value *dy) {
     start += size;
   }
   return e.done(std::move(grads));
+}
+
+GradsOrErr gradRuleBmm(Builder &b, const Node &n, Value *dy) {
+  Emitter e(b);
+  auto bmm = [&](Value *x, Value *y, bool tx, bool ty, const std::string &name) {
+    Attrs a;
+    if (tx)
+      a.set("transpose_a", int64_t(1));
+    if (ty)
+      a.set("transpose_b", int64_t(1));
+    return e.op(OpKind::Bmm, {x, y}, std::move(a), name);
+  };
+  Value *a = n.input(0), *bb = n.input(1);
+  bool ta = n.attrs().getInt("transpose_a", 0), tb = n.attrs().getInt("transpose_b", 0);
+  Value *da, *db;
+  if (!ta && !tb) {
+    da = bmm(dy, bb, false, true, dName(n, 0));
+    db = bmm(a, dy, true, false, dName(n, 1));
+  } else if (!ta && tb) {
+    da = bmm(dy, bb, false, false, dName(n, 0));
+    db = bmm(dy, a, true, false, dName(n, 1));
+  } else if (ta && !tb) {
+    da = bmm(bb, dy, false, true, dName(n, 0));
+    db = bmm(a, dy, false, false, dName(n, 1));
+  } else {
+    da = bmm(bb, dy, true, true, dName(n, 0));
+    db = bmm(dy, a, true, true, dName(n, 1));
+  }
+  return e.done({da, db});
 }
 
 } // namespace gradc::passes

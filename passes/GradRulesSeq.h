@@ -21,6 +21,7 @@ GradsOrErr gradRuleBceWithLogits(ir::Builder &b, const ir::Node &n, ir::Value *d
 GradsOrErr gradRuleNll(ir::Builder &b, const ir::Node &n, ir::Value *dy);
 GradsOrErr gradRuleEmbedding(ir::Builder &b, const ir::Node &n, ir::Value *dy);
 GradsOrErr gradRuleSlice(ir::Builder &b, const ir::Node &n, ir::Value *dy);
+GradsOrErr gradRuleBmm(ir::Builder &b, const ir::Node &n, ir::Value *dy);
 GradsOrErr gradRuleConcat(ir::Builder &b, const ir::Node &n, ir::Value *dy);
 
 } // namespace gradc::passes

@@ -378,6 +378,12 @@ std::vector<Recipe> allRecipes() {
   add(oneOp(OpKind::Slice, {{{4, N, 2}}}, attrs({{"axis", int64_t(0)}, {"start", int64_t(2)},
                                                  {"end", int64_t(4)}})));
   add(oneOp(OpKind::Concat, {{{N, 2}}, {{N, 3}}}, attrs({{"axis", int64_t(1)}})));
+  // bmm: every transpose combination over batch dims [N, 2].
+  for (int64_t ta : {0, 1})
+    for (int64_t tb : {0, 1})
+      add(oneOp(OpKind::Bmm, {{ta ? Shape{N, 2, 4, 3} : Shape{N, 2, 3, 4}},
+                              {tb ? Shape{N, 2, 5, 4} : Shape{N, 2, 4, 5}}},
+                attrs({{"transpose_a", ta}, {"transpose_b", tb}})));
   add(oneOp(OpKind::Concat, {{{N, 1, 2}}, {{N, 2, 2}}, {{N, 1, 2}}},
             attrs({{"axis", int64_t(-2)}})));
   return rs;

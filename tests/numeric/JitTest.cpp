@@ -291,6 +291,11 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
                         attrs({{"axis", int64_t(1)}}), kExact},
                        {"i32 [N,2],[N,3] axis -1", {labels({N, 2}, 9), labels({N, 3}, 9)},
                         attrs({{"axis", int64_t(-1)}}), kExact}};
+  r[OpKind::Bmm] = {
+      {"[N,2,3,4]x[N,2,4,5]", {uni({N, 2, 3, 4}), uni({N, 2, 4, 5})}, mm(0, 0), sumOf(4)},
+      {"[N,3,4]^T x[N,3,5]", {uni({N, 3, 4}), uni({N, 3, 5})}, mm(1, 0), sumOf(3)},
+      {"[N,2,6,40]x[N,2,6,40]^T", {uni({N, 2, 6, 40}), uni({N, 2, 6, 40})}, mm(0, 1), sumOf(40)},
+      {"[2,N,4,3]^T x[2,N,5,4]^T", {uni({2, N, 4, 3}), uni({2, N, 5, 4})}, mm(1, 1), sumOf(4)}};
   r[OpKind::CausalMask] = {{"5", {}, attrs({{"size", int64_t(5)}}), kExact}};
   // sin/cos of the same angle, computed in double two different ways.
   r[OpKind::PositionalEncoding] = {

@@ -386,6 +386,9 @@ std::vector<RuleCase> ruleCases() {
   c.push_back({"slice", OpKind::Slice, {tf({2, 4, 3})}, sl});
   Attrs cat;
   cat.set("axis", int64_t(-1));
+  Attrs bt;
+  bt.set("transpose_b", int64_t(1));
+  c.push_back({"bmm", OpKind::Bmm, {tf({2, 3, 4}), tf({2, 5, 4})}, bt});
   c.push_back({"concat", OpKind::Concat, {tf({2, 1}), tf({2, 3}), tf({2, 2})}, cat});
   return c;
 }
