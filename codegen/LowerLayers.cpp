@@ -23,4 +23,6 @@ llvm::Error lowerGru(KernelCtx &, const ir::Node &n) { return notExpanded(n); }
 llvm::Error lowerLayerNorm(KernelCtx &, const ir::Node &n) { return notExpanded(n); }
 llvm::Error lowerEmbed(KernelCtx &, const ir::Node &n) { return notExpanded(n); }
 
+llvm::Error lowerMultiHeadAttention(KernelCtx &, const ir::Node &n) { return notExpanded(n); }
+
 } // namespace gradc::codegen

@@ -20,4 +20,8 @@ llvm::Error kernelGru(const ir::Node &n, TensorIns, TensorOuts) { return notExpa
 llvm::Error kernelLayerNorm(const ir::Node &n, TensorIns, TensorOuts) { return notExpanded(n); }
 llvm::Error kernelEmbed(const ir::Node &n, TensorIns, TensorOuts) { return notExpanded(n); }
 
+llvm::Error kernelMultiHeadAttention(const ir::Node &n, TensorIns, TensorOuts) {
+  return notExpanded(n);
+}
+
 } // namespace gradc::interp

@@ -8,6 +8,7 @@
 //   rnn/lstm/gru x[N, T, E]   -> [N, T, hidden_size]   (T, E fixed)
 //   layer_norm   x            -> x                     (trailing `dims` fixed)
 //   embed        ids i32[...] -> [..., dim]; positional needs ids [..., T]
+//   multi_head_attention x[N, T, D] -> x's type; num_heads divides D
 //
 //===----------------------------------------------------------------------===//
 #include "ir/ShapeRules.h"
@@ -106,6 +107,22 @@ llvm::Expected<Types> shapeRuleEmbed(const Node &n) {
   Shape s = ids.shape;
   s.push_back(*dim);
   return Types{TensorType(DType::F32, s)};
+}
+
+llvm::Expected<Types> shapeRuleMultiHeadAttention(const Node &n) {
+  if (auto e = expectF32(n))
+    return e;
+  auto heads = positiveAttr(n, "num_heads");
+  if (!heads)
+    return heads.takeError();
+  const Shape &x = n.input(0)->type().shape;
+  if (x.size() != 3 || x[1] == kBatch || x[2] == kBatch)
+    return err(formatv("multi_head_attention expects input [N, T, d_model] with fixed T and "
+                       "d_model, got {0}",
+                       n.input(0)->type().str()));
+  if (x[2] % *heads != 0)
+    return err(formatv("num_heads {0} does not divide d_model {1}", *heads, x[2]));
+  return Types{n.input(0)->type()};
 }
 
 } // namespace gradc::ir

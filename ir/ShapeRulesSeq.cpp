@@ -34,6 +34,8 @@ constexpr AttrSpec kLayerNormAttrs[] = {{"dims", AttrKind::Int, false},
 constexpr AttrSpec kEmbedAttrs[] = {{"vocab_size", AttrKind::Int, true},
                                     {"dim", AttrKind::Int, true},
                                     {"positional", AttrKind::Int, false}};
+constexpr AttrSpec kAttentionAttrs[] = {{"num_heads", AttrKind::Int, true},
+                                        {"causal", AttrKind::Int, false}};
 constexpr AttrSpec kExtremumGradAttrs[] = {{"op", AttrKind::String, true}};
 constexpr AttrSpec kSliceAttrs[] = {{"axis", AttrKind::Int, true},
                                     {"start", AttrKind::Int, true},
@@ -138,6 +140,8 @@ std::optional<llvm::ArrayRef<AttrSpec>> seqOpAttrs(OpKind k) {
     return llvm::ArrayRef<AttrSpec>(kLayerNormAttrs);
   case OpKind::Embed:
     return llvm::ArrayRef<AttrSpec>(kEmbedAttrs);
+  case OpKind::MultiHeadAttention:
+    return llvm::ArrayRef<AttrSpec>(kAttentionAttrs);
   case OpKind::Slice:
     return llvm::ArrayRef<AttrSpec>(kSliceAttrs);
   case OpKind::SliceGrad:

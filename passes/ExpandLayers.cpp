@@ -26,6 +26,13 @@
 //               (x - mean) / sqrt(var + eps) * weight + bias  (biased var)
 //   embed       P.weight [vocab, dim] ~ N(0, 1) (nn.Embedding); with
 //               positional=1 adds the sinusoidal encoding [T, dim]
+//   multi_head_attention  P.{q,k,v,out}_proj.{weight [D, D], bias [D]}:
+//               U(-1/sqrt(D), 1/sqrt(D)); x [N, T, D], h heads of d = D/h:
+//               q, k, v = x W^T + b, each viewed [N, h, T, d];
+//               softmax(q k^T / sqrt(d)) v (bmm), where causal=1 first sets
+//               the scores above the diagonal to -1e9 (exp underflows to 0
+//               exactly, as with -inf); heads joined back to [N, T, D],
+//               then the out projection
 // Recurrent layers take x [N, T, E] (batch first) and return every hidden
 // state [N, T, H], starting from h_0 = c_0 = 0 like torch's default. They are
 // unrolled over the static T: the input projection of all steps is one
@@ -134,6 +141,7 @@ private:
   llvm::Expected<Value *> recurrent();
   llvm::Expected<Value *> layerNorm();
   llvm::Expected<Value *> embed();
+  llvm::Expected<Value *> attention();
   llvm::Expected<Value *> finish(Value *v) {
     if (auto e = e_.done({}).takeError())
       return std::move(e);
@@ -264,6 +272,45 @@ llvm::Expected<Value *> Expander::embed() {
   return finish(y);
 }
 
+llvm::Expected<Value *> Expander::attention() {
+  Value *x = n_.input(0);
+  const Shape &xs = x->type().shape;
+  const int64_t T = xs[1], D = xs[2], h = n_.attrs().getInt("num_heads", 1), d = D / h;
+  ir::Initializer init = uniform(1.0 / std::sqrt(double(D)));
+  auto project = [&](const std::string &which, Value *in) {
+    Value *w = param(which + "_proj.weight", {D, D}, init);
+    Value *b = param(which + "_proj.bias", {D}, init);
+    return op(OpKind::Add, {linearT(in, w, which + ".xw"), b}, {}, which);
+  };
+  Attrs toHeads; // [N, T, h, d] -> [N, h, T, d], and back (its own inverse)
+  toHeads.set("perm", std::vector<int64_t>{0, 2, 1, 3});
+  auto heads = [&](Value *v, const std::string &which) {
+    return op(OpKind::Transpose, {reshape(v, {-1, T, h, d}, which + ".split")}, toHeads,
+              which + ".heads");
+  };
+  Value *q = heads(project("q", x), "q");
+  Value *k = heads(project("k", x), "k");
+  Value *v = heads(project("v", x), "v");
+  Attrs tb;
+  tb.set("transpose_b", int64_t(1));
+  Value *scores = op(OpKind::Bmm, {q, k}, std::move(tb), "qk");
+  scores = op(OpKind::Mul, {scores, e_.scalar(1.0 / std::sqrt(double(d)), name("scale"))}, {},
+              "scores");
+  if (n_.attrs().getInt("causal", 0)) {
+    Attrs m;
+    m.set("size", T);
+    Value *mask = op(OpKind::CausalMask, {}, std::move(m), "mask");
+    scores = op(OpKind::Where, {mask, scores, e_.scalar(-1e9, name("masked"))}, {},
+                "scores.causal");
+  }
+  Attrs last;
+  last.set("axis", int64_t(-1));
+  Value *probs = op(OpKind::Softmax, {scores}, std::move(last), "probs");
+  Value *ctx = op(OpKind::Bmm, {probs, v}, {}, "context");
+  ctx = reshape(op(OpKind::Transpose, {ctx}, toHeads, "context.t"), {-1, T, D}, "joined");
+  return finish(project("out", ctx));
+}
+
 llvm::Expected<Value *> Expander::run() {
   switch (n_.op()) {
   case OpKind::Dense:
@@ -276,6 +323,8 @@ llvm::Expected<Value *> Expander::run() {
     return layerNorm();
   case OpKind::Embed:
     return embed();
+  case OpKind::MultiHeadAttention:
+    return attention();
   default:
     llvm_unreachable("not a layer op");
   }

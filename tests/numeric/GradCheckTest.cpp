@@ -152,6 +152,9 @@ void checkGradients(const BuildFn &build, uint64_t seed) {
   build(train);
   ASSERT_FALSE(::testing::Test::HasFailure()) << "the graph under test did not build";
   ASSERT_NE(fwd.graph().loss, nullptr);
+  // Layers (composite recipes) become primitives first.
+  runPass(passes::createExpandLayersPass(), fwd.graph(), /*training=*/false);
+  runPass(passes::createExpandLayersPass(), train.graph(), /*training=*/true);
   runPass(passes::createInferShapesPass(), fwd.graph(), /*training=*/false);
   runPass(passes::createInferShapesPass(), train.graph(), /*training=*/true);
   runPass(passes::createAutodiffPass(), train.graph(), /*training=*/true);
@@ -459,6 +462,42 @@ TEST(GradCheck, SmallMlp) {
             b.op(OpKind::Add, {ce, b.op(OpKind::Mul, {penalty, scale})}, {}, "loss");
       },
       11);
+}
+
+TEST(GradCheck, CausalMultiHeadAttentionLayer) {
+  // The expanded layer end to end: projections, bmm, scaling, causal where,
+  // softmax, head split and join. Params declared so the check fills them.
+  checkGradients(
+      [](CheckBuilder &b) {
+        Value *x = b.param("x", {N, 3, 4});
+        // The key bias is frozen: its gradient is exactly 0 (it adds q.b_k,
+        // the same for every key, to a row of scores, which softmax ignores).
+        for (const char *p : {"q", "k", "v", "out"}) {
+          b.param(std::string("y.") + p + "_proj.weight", {4, 4});
+          b.param(std::string("y.") + p + "_proj.bias", {4}, Range::Any,
+                  /*trainable=*/std::string(p) != "k");
+        }
+        b.lossOf(b.op(OpKind::MultiHeadAttention, {x},
+                      attrs({{"num_heads", int64_t(2)}, {"causal", int64_t(1)}}), "y"));
+      },
+      13);
+}
+
+TEST(GradCheck, LstmAndGruLayers) {
+  for (OpKind cell : {OpKind::Lstm, OpKind::Gru}) {
+    SCOPED_TRACE(ir::opName(cell).str());
+    int64_t g = cell == OpKind::Lstm ? 4 : 3;
+    checkGradients(
+        [&](CheckBuilder &b) {
+          Value *x = b.param("x", {N, 3, 2});
+          b.param("y.weight_ih", {g * 2, 2});
+          b.param("y.weight_hh", {g * 2, 2});
+          b.param("y.bias_ih", {g * 2});
+          b.param("y.bias_hh", {g * 2});
+          b.lossOf(b.op(cell, {x}, attrs({{"hidden_size", int64_t(2)}}), "y"));
+        },
+        17);
+  }
 }
 
 TEST(GradCheck, InterpreterAppliesSgdUpdates) {
