@@ -25,4 +25,6 @@ llvm::Error lowerEmbed(KernelCtx &, const ir::Node &n) { return notExpanded(n); 
 
 llvm::Error lowerMultiHeadAttention(KernelCtx &, const ir::Node &n) { return notExpanded(n); }
 
+llvm::Error lowerTransformerBlock(KernelCtx &, const ir::Node &n) { return notExpanded(n); }
+
 } // namespace gradc::codegen

@@ -24,4 +24,8 @@ llvm::Error kernelMultiHeadAttention(const ir::Node &n, TensorIns, TensorOuts) {
   return notExpanded(n);
 }
 
+llvm::Error kernelTransformerBlock(const ir::Node &n, TensorIns, TensorOuts) {
+  return notExpanded(n);
+}
+
 } // namespace gradc::interp

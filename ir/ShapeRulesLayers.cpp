@@ -125,4 +125,11 @@ llvm::Expected<Types> shapeRuleMultiHeadAttention(const Node &n) {
   return Types{n.input(0)->type()};
 }
 
+llvm::Expected<Types> shapeRuleTransformerBlock(const Node &n) {
+  auto ffn = positiveAttr(n, "ffn_dim");
+  if (!ffn)
+    return ffn.takeError();
+  return shapeRuleMultiHeadAttention(n);
+}
+
 } // namespace gradc::ir

@@ -36,6 +36,9 @@ constexpr AttrSpec kEmbedAttrs[] = {{"vocab_size", AttrKind::Int, true},
                                     {"positional", AttrKind::Int, false}};
 constexpr AttrSpec kAttentionAttrs[] = {{"num_heads", AttrKind::Int, true},
                                         {"causal", AttrKind::Int, false}};
+constexpr AttrSpec kTransformerAttrs[] = {{"num_heads", AttrKind::Int, true},
+                                          {"ffn_dim", AttrKind::Int, true},
+                                          {"causal", AttrKind::Int, false}};
 constexpr AttrSpec kExtremumGradAttrs[] = {{"op", AttrKind::String, true}};
 constexpr AttrSpec kSliceAttrs[] = {{"axis", AttrKind::Int, true},
                                     {"start", AttrKind::Int, true},
@@ -142,6 +145,8 @@ std::optional<llvm::ArrayRef<AttrSpec>> seqOpAttrs(OpKind k) {
     return llvm::ArrayRef<AttrSpec>(kEmbedAttrs);
   case OpKind::MultiHeadAttention:
     return llvm::ArrayRef<AttrSpec>(kAttentionAttrs);
+  case OpKind::TransformerBlock:
+    return llvm::ArrayRef<AttrSpec>(kTransformerAttrs);
   case OpKind::Slice:
     return llvm::ArrayRef<AttrSpec>(kSliceAttrs);
   case OpKind::SliceGrad:

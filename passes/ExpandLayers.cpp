@@ -33,6 +33,9 @@
 //               the scores above the diagonal to -1e9 (exp underflows to 0
 //               exactly, as with -inf); heads joined back to [N, T, D],
 //               then the out projection
+//   transformer_block  pre-LayerNorm: y1 = x + attention(ln1(x)),
+//               y = y1 + ffn2(gelu(ffn1(ln2(y1)))) (exact GELU), params
+//               under P.ln1, P.attn, P.ln2, P.ffn1 [ffn_dim, D], P.ffn2
 // Recurrent layers take x [N, T, E] (batch first) and return every hidden
 // state [N, T, H], starting from h_0 = c_0 = 0 like torch's default. They are
 // unrolled over the static T: the input projection of all steps is one
@@ -138,6 +141,10 @@ private:
   }
 
   llvm::Expected<Value *> dense();
+  Value *denseOf(Value *x, int64_t units, bool bias, const std::string &out);
+  Value *layerNormOf(Value *x, int64_t dims, double eps);
+  Value *attentionOf(Value *x, int64_t h, bool causal);
+  llvm::Expected<Value *> transformerBlock();
   llvm::Expected<Value *> recurrent();
   llvm::Expected<Value *> layerNorm();
   llvm::Expected<Value *> embed();
@@ -158,15 +165,21 @@ private:
   llvm::Error err_ = llvm::Error::success();
 };
 
-llvm::Expected<Value *> Expander::dense() {
-  Value *x = n_.input(0);
-  int64_t in = x->type().shape.back(), units = n_.attrs().getInt("units", 0);
+Value *Expander::denseOf(Value *x, int64_t units, bool bias, const std::string &out) {
+  if (!x || err_)
+    return nullptr;
+  int64_t in = x->type().shape.back();
   double bound = 1.0 / std::sqrt(double(in));
   Value *w = param("weight", {units, in}, uniform(bound));
-  Value *y = linearT(x, w, n_.attrs().getInt("bias", 1) ? "xw" : "y");
-  if (n_.attrs().getInt("bias", 1))
-    y = op(OpKind::Add, {y, param("bias", {units}, uniform(bound))}, {}, "y");
-  return finish(y);
+  Value *y = linearT(x, w, bias ? "xw" : out);
+  if (bias)
+    y = op(OpKind::Add, {y, param("bias", {units}, uniform(bound))}, {}, out);
+  return y;
+}
+
+llvm::Expected<Value *> Expander::dense() {
+  return finish(denseOf(n_.input(0), n_.attrs().getInt("units", 0),
+                        n_.attrs().getInt("bias", 1) != 0, "y"));
 }
 
 llvm::Expected<Value *> Expander::recurrent() {
@@ -233,9 +246,15 @@ llvm::Expected<Value *> Expander::recurrent() {
 }
 
 llvm::Expected<Value *> Expander::layerNorm() {
-  Value *x = n_.input(0);
+  return finish(layerNormOf(n_.input(0), n_.attrs().getInt("dims", 1),
+                            n_.attrs().getFloat("eps", 1e-5)));
+}
+
+Value *Expander::layerNormOf(Value *x, int64_t dims, double epsValue) {
+  if (!x || err_)
+    return nullptr;
   const Shape &s = x->type().shape;
-  int64_t dims = n_.attrs().getInt("dims", 1), rank = static_cast<int64_t>(s.size());
+  int64_t rank = static_cast<int64_t>(s.size());
   Shape normalized(s.end() - dims, s.end());
   std::vector<int64_t> axes;
   for (int64_t i = rank - dims; i < rank; ++i)
@@ -246,12 +265,12 @@ llvm::Expected<Value *> Expander::layerNorm() {
   Value *mean = op(OpKind::ReduceMean, {x}, red, "mean");
   Value *xc = op(OpKind::Sub, {x, mean}, {}, "centered");
   Value *var = op(OpKind::ReduceMean, {op(OpKind::Mul, {xc, xc}, {}, "sq")}, red, "var");
-  Value *eps = e_.scalar(n_.attrs().getFloat("eps", 1e-5), name("eps"));
+  Value *eps = e_.scalar(epsValue, name("eps"));
   Value *sd = op(OpKind::Sqrt, {op(OpKind::Add, {var, eps}, {}, "var_eps")}, {}, "std");
   Value *xn = op(OpKind::Div, {xc, sd}, {}, "normalized");
   Value *w = param("weight", normalized, constant(1.0));
   Value *b = param("bias", normalized, ir::Initializer{});
-  return finish(op(OpKind::Add, {op(OpKind::Mul, {xn, w}, {}, "scaled"), b}, {}, "y"));
+  return op(OpKind::Add, {op(OpKind::Mul, {xn, w}, {}, "scaled"), b}, {}, "y");
 }
 
 llvm::Expected<Value *> Expander::embed() {
@@ -273,9 +292,15 @@ llvm::Expected<Value *> Expander::embed() {
 }
 
 llvm::Expected<Value *> Expander::attention() {
-  Value *x = n_.input(0);
+  return finish(attentionOf(n_.input(0), n_.attrs().getInt("num_heads", 1),
+                            n_.attrs().getInt("causal", 0) != 0));
+}
+
+Value *Expander::attentionOf(Value *x, int64_t h, bool causal) {
+  if (!x || err_)
+    return nullptr;
   const Shape &xs = x->type().shape;
-  const int64_t T = xs[1], D = xs[2], h = n_.attrs().getInt("num_heads", 1), d = D / h;
+  const int64_t T = xs[1], D = xs[2], d = D / h;
   ir::Initializer init = uniform(1.0 / std::sqrt(double(D)));
   auto project = [&](const std::string &which, Value *in) {
     Value *w = param(which + "_proj.weight", {D, D}, init);
@@ -296,7 +321,7 @@ llvm::Expected<Value *> Expander::attention() {
   Value *scores = op(OpKind::Bmm, {q, k}, std::move(tb), "qk");
   scores = op(OpKind::Mul, {scores, e_.scalar(1.0 / std::sqrt(double(d)), name("scale"))}, {},
               "scores");
-  if (n_.attrs().getInt("causal", 0)) {
+  if (causal) {
     Attrs m;
     m.set("size", T);
     Value *mask = op(OpKind::CausalMask, {}, std::move(m), "mask");
@@ -308,7 +333,31 @@ llvm::Expected<Value *> Expander::attention() {
   Value *probs = op(OpKind::Softmax, {scores}, std::move(last), "probs");
   Value *ctx = op(OpKind::Bmm, {probs, v}, {}, "context");
   ctx = reshape(op(OpKind::Transpose, {ctx}, toHeads, "context.t"), {-1, T, D}, "joined");
-  return finish(project("out", ctx));
+  return project("out", ctx);
+}
+
+llvm::Expected<Value *> Expander::transformerBlock() {
+  // Pre-LayerNorm: y1 = x + attn(ln1(x));  y = y1 + ffn2(gelu(ffn1(ln2(y1)))).
+  // Sub-layers use params under P.ln1, P.attn, P.ln2, P.ffn1, P.ffn2.
+  Value *x = n_.input(0);
+  const std::string base = prefix_;
+  auto under = [&](const std::string &sub) { prefix_ = base + "." + sub; };
+  under("ln1");
+  Value *a = layerNormOf(x, 1, 1e-5);
+  under("attn");
+  a = attentionOf(a, n_.attrs().getInt("num_heads", 1), n_.attrs().getInt("causal", 0) != 0);
+  prefix_ = base;
+  Value *y1 = op(OpKind::Add, {x, a}, {}, "residual1");
+  under("ln2");
+  Value *f = layerNormOf(y1, 1, 1e-5);
+  under("ffn1");
+  f = denseOf(f, n_.attrs().getInt("ffn_dim", 0), true, "y");
+  prefix_ = base;
+  f = op(OpKind::Gelu, {f}, {}, "gelu");
+  under("ffn2");
+  f = denseOf(f, x->type().shape.back(), true, "y");
+  prefix_ = base;
+  return finish(op(OpKind::Add, {y1, f}, {}, "y"));
 }
 
 llvm::Expected<Value *> Expander::run() {
@@ -325,6 +374,8 @@ llvm::Expected<Value *> Expander::run() {
     return embed();
   case OpKind::MultiHeadAttention:
     return attention();
+  case OpKind::TransformerBlock:
+    return transformerBlock();
   default:
     llvm_unreachable("not a layer op");
   }

@@ -483,6 +483,33 @@ TEST(GradCheck, CausalMultiHeadAttentionLayer) {
       13);
 }
 
+TEST(GradCheck, TransformerBlockLayer) {
+  // Pre-LN attention + GELU FFN with residuals; params declared (random
+  // values, so the LayerNorm scales are not all 1), the key bias frozen.
+  checkGradients(
+      [](CheckBuilder &b) {
+        Value *x = b.param("x", {N, 3, 4});
+        for (const char *ln : {"y.ln1", "y.ln2"}) {
+          b.param(std::string(ln) + ".weight", {4});
+          b.param(std::string(ln) + ".bias", {4});
+        }
+        for (const char *p : {"q", "k", "v", "out"}) {
+          b.param(std::string("y.attn.") + p + "_proj.weight", {4, 4});
+          b.param(std::string("y.attn.") + p + "_proj.bias", {4}, Range::Any,
+                  /*trainable=*/std::string(p) != "k");
+        }
+        b.param("y.ffn1.weight", {6, 4});
+        b.param("y.ffn1.bias", {6});
+        b.param("y.ffn2.weight", {4, 6});
+        b.param("y.ffn2.bias", {4});
+        b.lossOf(b.op(OpKind::TransformerBlock, {x},
+                      attrs({{"num_heads", int64_t(2)}, {"ffn_dim", int64_t(6)},
+                             {"causal", int64_t(1)}}),
+                      "y"));
+      },
+      19);
+}
+
 TEST(GradCheck, LstmAndGruLayers) {
   for (OpKind cell : {OpKind::Lstm, OpKind::Gru}) {
     SCOPED_TRACE(ir::opName(cell).str());
