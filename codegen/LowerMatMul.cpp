@@ -1,7 +1,8 @@
 //===- codegen/LowerMatMul.cpp - matmul with transpose flags ---------------===//
 //
-// C[M,Nn] = op(A)[M,K] * op(B)[K,Nn], op = optional transpose (rank 2; any of
-// M, K, Nn may be the batch N). Each transpose case goes to the Gemm.cpp
+// C[M,Nn] = op(A)[M,K] * op(B)[K,Nn], op = optional transpose (any of M, K,
+// Nn may be the batch N). An operand of rank > 2 is its 2-D view
+// [prod(leading dims), last dim]: dense at every position of a sequence. Each transpose case goes to the Gemm.cpp
 // kernel that reads its operands in their stored layout:
 //   A   * B     outer product, A by rows                (forward)
 //   A^T * B     outer product, A read through strides   (weight gradients)
@@ -34,10 +35,14 @@ llvm::Error lowerMatMul(KernelCtx &k, const ir::Node &n) {
   bool tb = n.attrs().getInt("transpose_b", 0) != 0;
   // Sizes are materialized in each function that needs them: the kernel and
   // its parallel body.
+  // Operands of rank > 2 are their row-major 2-D views [prod(leading), last]
+  // (see shapeRuleMatMul).
   auto shapeIn = [&](KernelCtx &c) {
     const Shape &as = c.inShape(0), &bs = c.inShape(1);
-    return GemmShape{c.dim(ta ? as[1] : as[0]), c.dim(ta ? as[0] : as[1]),
-                     c.dim(tb ? bs[0] : bs[1])};
+    Value *aRows = c.product(llvm::ArrayRef<int64_t>(as).drop_back());
+    Value *bRows = c.product(llvm::ArrayRef<int64_t>(bs).drop_back());
+    Value *aCols = c.dim(as.back()), *bCols = c.dim(bs.back());
+    return GemmShape{ta ? aCols : aRows, ta ? aRows : aCols, tb ? bRows : bCols};
   };
   GemmShape s = shapeIn(k);
 
@@ -53,7 +58,8 @@ llvm::Error lowerMatMul(KernelCtx &k, const ir::Node &n) {
 
   Value *packed = nullptr;
   if (tb)
-    packed = emitPackTransposed(k, k.in(1), k.dim(k.inShape(1)[0]), k.dim(k.inShape(1)[1]));
+    packed = emitPackTransposed(k, k.in(1), k.product(llvm::ArrayRef<int64_t>(k.inShape(1)).drop_back()),
+                                k.dim(k.inShape(1).back()));
   GemmTiles tiles = gemmOuterTiles(k, s);
   llvm::SmallVector<Value *, 1> extra;
   if (packed)

@@ -13,5 +13,7 @@ llvm::Value *emitLog(KernelCtx &k, llvm::Value *x);
 llvm::Value *emitTanh(KernelCtx &k, llvm::Value *x);
 /// 1 / (1 + exp(-x)).
 llvm::Value *emitSigmoid(KernelCtx &k, llvm::Value *x);
+/// erf(x): Abramowitz & Stegun 7.1.26 (absolute error <= 1.5e-7), odd in x.
+llvm::Value *emitErf(KernelCtx &k, llvm::Value *x);
 
 } // namespace gradc::codegen

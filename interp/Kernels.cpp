@@ -98,10 +98,18 @@ llvm::Error kernelMatMul(const ir::Node &n, TensorIns in, TensorOuts out) {
   rt::Tensor &c = *out[0];
   bool ta = n.attrs().getInt("transpose_a", 0) != 0;
   bool tb = n.attrs().getInt("transpose_b", 0) != 0;
-  int64_t aCols = a.shape()[1], bCols = b.shape()[1];
-  int64_t m = c.shape()[0], nn = c.shape()[1];
-  int64_t k = ta ? a.shape()[0] : a.shape()[1];
-  assert(k == (tb ? b.shape()[1] : b.shape()[0]) && "inner dimensions differ");
+  // Operands of rank > 2 are read as [prod(leading dims), last dim].
+  auto rows = [](const Shape &s) {
+    int64_t r = 1;
+    for (size_t i = 0; i + 1 < s.size(); ++i)
+      r *= s[i];
+    return r;
+  };
+  int64_t aCols = a.shape().back(), bCols = b.shape().back();
+  int64_t aRows = rows(a.shape()), bRows = rows(b.shape());
+  int64_t m = ta ? aCols : aRows, nn = c.shape().back();
+  int64_t k = ta ? aRows : aCols;
+  assert(k == (tb ? bCols : bRows) && m * nn == c.numel() && "inner dimensions differ");
   // op(A)(i,p) and op(B)(p,j), reading the stored operand transposed if asked.
   auto A = [&](int64_t i, int64_t p) { return ta ? a.f32()[p * aCols + i] : a.f32()[i * aCols + p]; };
   auto B = [&](int64_t p, int64_t j) { return tb ? b.f32()[j * bCols + p] : b.f32()[p * bCols + j]; };

@@ -2,6 +2,7 @@
 #include "ir/OpInfo.h"
 
 #include "ir/Graph.h"
+#include "ir/OpInfoSeq.h"
 #include "ir/ShapeRules.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -36,6 +37,8 @@ constexpr AttrSpec kPoolAttrs[] = {{"kernel", AttrKind::Ints, true, true},
                                    {"padding", AttrKind::Ints, false, true}};
 
 llvm::ArrayRef<AttrSpec> attrsOf(OpKind k) {
+  if (auto seq = seqOpAttrs(k))
+    return *seq;
   switch (k) {
   case OpKind::MatMul:
     return kMatMulAttrs;
@@ -102,6 +105,8 @@ const AttrSpec *OpInfo::findAttr(llvm::StringRef n) const {
 }
 
 std::string OpInfo::arityText() const {
+  if (numInputs == kVariadic)
+    return "1 or more";
   std::string s = std::to_string(numInputs);
   return minInputs() == numInputs ? s : std::to_string(minInputs()) + " or " + s;
 }

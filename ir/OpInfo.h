@@ -26,6 +26,9 @@ namespace gradc::ir {
 
 class Node;
 
+/// NumInputs of an op that takes one or more inputs (Ops.def).
+inline constexpr unsigned kVariadic = ~0u;
+
 enum class OpKind : uint16_t {
 #define OP(Enum, Name, NumInputs, Class, Flags) Enum,
 #include "ir/Ops.def"
@@ -51,6 +54,7 @@ enum OpFlags : unsigned {
   Internal = 1u << 0,
   NoGrad = 1u << 1,
   OptionalLastInput = 1u << 2,
+  Layer = 1u << 3,
 };
 
 enum class AttrKind : uint8_t { Int, Float, String, Ints, Floats };
@@ -80,11 +84,20 @@ struct OpInfo {
 
   bool isInternal() const { return flags & Internal; }
   bool hasGrad() const { return !(flags & NoGrad); }
-  /// The fewest inputs the op takes (numInputs - 1 with OptionalLastInput).
-  unsigned minInputs() const { return flags & OptionalLastInput ? numInputs - 1 : numInputs; }
-  bool acceptsInputs(size_t n) const { return n >= minInputs() && n <= numInputs; }
-  /// "2" or "2 or 3": the input counts the op accepts, for messages.
+  /// The fewest inputs the op takes: 1 for a variadic op, numInputs - 1 with
+  /// OptionalLastInput, else numInputs.
+  unsigned minInputs() const {
+    return numInputs == kVariadic               ? 1
+           : flags & OptionalLastInput ? numInputs - 1
+                                       : numInputs;
+  }
+  /// Whether a node of this op may have `n` inputs.
+  bool acceptsInputs(size_t n) const {
+    return n >= minInputs() && (numInputs == kVariadic || n <= numInputs);
+  }
+  /// "2", "2 or 3", or "1 or more" for a variadic op: for messages.
   std::string arityText() const;
+  bool isLayer() const { return flags & Layer; }
   const AttrSpec *findAttr(llvm::StringRef n) const;
 };
 

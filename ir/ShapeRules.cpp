@@ -126,22 +126,41 @@ llvm::Expected<Shape> resolveReshape(const Shape &in, const std::vector<int64_t>
 // ---- Linear algebra ---------------------------------------------------------
 
 llvm::Expected<Types> shapeRuleMatMul(const Node &n) {
+  // Rank-2 operands, or operands of higher rank read as their 2-D views
+  // [prod(leading dims), last dim]. Without transpose_a the leading dims of
+  // a stay in the result (a dense layer at every position: [N,T,E] x [E,H]
+  // -> [N,T,H]) and b must be rank 2; with transpose_a the leading dims are
+  // contracted, so b (not transposed) must have the same leading dims
+  // ([N,T,E]^T x [N,T,H] -> [E,H], that layer's weight gradient).
   for (unsigned i = 0; i < 2; ++i)
     if (auto e = expectF32(n, i))
       return e;
   const Shape &a = n.input(0)->type().shape;
   const Shape &b = n.input(1)->type().shape;
-  if (a.size() != 2 || b.size() != 2)
-    return err(formatv("matmul expects rank-2 operands, got {0} and {1}", shapeToString(a),
-                       shapeToString(b)));
   bool ta = n.attrs().getInt("transpose_a", 0), tb = n.attrs().getInt("transpose_b", 0);
-  int64_t m = ta ? a[1] : a[0], ka = ta ? a[0] : a[1];
+  if (a.size() < 2 || b.size() < 2)
+    return err(formatv("matmul expects operands of rank >= 2, got {0} and {1}",
+                       shapeToString(a), shapeToString(b)));
+  Shape lead(a.begin(), a.end() - 1);
+  if (b.size() > 2 && !(a.size() > 2 && ta && !tb && Shape(b.begin(), b.end() - 1) == lead))
+    return err(formatv("matmul: {0} x {1}: the second operand may have rank > 2 only when "
+                       "transpose_a contracts the same leading dimensions",
+                       shapeToString(a), shapeToString(b)));
+  if (a.size() > 2 && ta && b.size() == 2)
+    return err(formatv("matmul: transpose_a of rank-{0} {1} contracts its leading "
+                       "dimensions, so the second operand must have them too, got {2}",
+                       a.size(), shapeToString(a), shapeToString(b)));
+  if (b.size() > 2) // [..., K]^T x [..., Nn] -> [K, Nn]
+    return Types{TensorType(DType::F32, {a.back(), b.back()})};
+  int64_t ka = ta ? a[0] : a.back();
   int64_t kb = tb ? b[1] : b[0], nn = tb ? b[0] : b[1];
   if (ka != kb)
     return err(formatv("inner dimensions do not match: {0}{1} x {2}{3} ({4} vs {5})",
                        shapeToString(a), ta ? "^T" : "", shapeToString(b), tb ? "^T" : "",
                        dimText(ka), dimText(kb)));
-  return Types{TensorType(DType::F32, {m, nn})};
+  Shape out = ta ? Shape{a[1]} : lead;
+  out.push_back(nn);
+  return Types{TensorType(DType::F32, out)};
 }
 
 // ---- Elementwise ------------------------------------------------------------

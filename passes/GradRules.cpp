@@ -20,6 +20,8 @@
 //===----------------------------------------------------------------------===//
 #include "passes/GradRules.h"
 #include "passes/GradRulesVision.h"
+#include "passes/GradEmitter.h"
+#include "passes/GradRulesSeq.h"
 
 #include "ir/ShapeRules.h"
 
@@ -30,72 +32,8 @@ using ir::Builder;
 using ir::Node;
 using ir::OpKind;
 using ir::Value;
-using Grads = llvm::SmallVector<Value *, 3>;
-using GradsOrErr = llvm::Expected<Grads>;
 
 namespace {
-
-/// Creates nodes through a Builder and keeps the first error, so rules read
-/// as straight-line math: once an error happened every later call returns
-/// null and done() reports it.
-class Emitter {
-public:
-  explicit Emitter(Builder &b) : b_(b) {}
-
-  Value *op(OpKind k, llvm::ArrayRef<Value *> ins, Attrs a = {},
-            const std::string &name = "") {
-    if (err_)
-      return nullptr;
-    auto v = b_.create(k, ins, std::move(a), name);
-    if (!v) {
-      err_ = v.takeError();
-      return nullptr;
-    }
-    return *v;
-  }
-  Value *matmul(Value *a, Value *b, bool ta, bool tb, const std::string &name) {
-    Attrs at;
-    if (ta)
-      at.set("transpose_a", int64_t(1));
-    if (tb)
-      at.set("transpose_b", int64_t(1));
-    return op(OpKind::MatMul, {a, b}, std::move(at), name);
-  }
-  /// `v` reshaped to `shape` (kBatch is written -1, the reshape wildcard);
-  /// `v` itself when it already has that shape.
-  Value *reshape(Value *v, const Shape &shape, const std::string &name) {
-    if (!v || v->type().shape == shape)
-      return v;
-    Attrs a;
-    a.set("shape", std::vector<int64_t>(shape.begin(), shape.end()));
-    return op(OpKind::Reshape, {v}, std::move(a), name);
-  }
-  Value *unbroadcast(Value *v, const Shape &to, const std::string &name) {
-    if (err_ || !v)
-      return nullptr;
-    auto r = passes::unbroadcast(b_, v, to, name);
-    if (!r) {
-      err_ = r.takeError();
-      return nullptr;
-    }
-    return *r;
-  }
-
-  GradsOrErr done(Grads g) {
-    if (err_)
-      return std::move(err_);
-    return g;
-  }
-
-private:
-  Builder &b_;
-  llvm::Error err_ = llvm::Error::success();
-};
-
-/// The name of the gradient of input `i` of `n`.
-std::string dName(const Node &n, unsigned i) { return "d." + n.input(i)->name(); }
-/// The name of an intermediate value on the way to dName(n, i).
-std::string tName(const Node &n, unsigned i) { return dName(n, i) + ".t"; }
 
 Attrs axisAttr(const Node &n) {
   Attrs a;
@@ -357,9 +295,28 @@ template <> constexpr GradRule kRule<OpKind::Dropout> = &gradRuleDropout;
 template <> constexpr GradRule kRule<OpKind::DropoutTrain> = &gradRuleDropoutTrain;
 template <> constexpr GradRule kRule<OpKind::BatchNormTrain> = &gradRuleBatchNormTrain;
 
+// Activations, selection and losses of the sequence-model family
+// (passes/GradRulesSeq.cpp).
+template <> constexpr GradRule kRule<OpKind::LeakyRelu> = &gradRuleActivation;
+template <> constexpr GradRule kRule<OpKind::Gelu> = &gradRuleActivation;
+template <> constexpr GradRule kRule<OpKind::Gaussian> = &gradRuleActivation;
+template <> constexpr GradRule kRule<OpKind::Elu> = &gradRuleActivation;
+template <> constexpr GradRule kRule<OpKind::Softplus> = &gradRuleActivation;
+template <> constexpr GradRule kRule<OpKind::Pow> = &gradRulePow;
+template <> constexpr GradRule kRule<OpKind::Maximum> = &gradRuleExtremum;
+template <> constexpr GradRule kRule<OpKind::Minimum> = &gradRuleExtremum;
+template <> constexpr GradRule kRule<OpKind::Where> = &gradRuleWhere;
+template <> constexpr GradRule kRule<OpKind::BceWithLogits> = &gradRuleBceWithLogits;
+template <> constexpr GradRule kRule<OpKind::Nll> = &gradRuleNll;
+template <> constexpr GradRule kRule<OpKind::Embedding> = &gradRuleEmbedding;
+template <> constexpr GradRule kRule<OpKind::Slice> = &gradRuleSlice;
+template <> constexpr GradRule kRule<OpKind::Concat> = &gradRuleConcat;
+template <> constexpr GradRule kRule<OpKind::Bmm> = &gradRuleBmm;
+
 // Every op has a rule exactly when it lacks the NoGrad flag: a new
 // differentiable op without a rule (or a NoGrad op given one) stops the build.
 using ir::Internal; // the flag names Ops.def uses
+using ir::Layer;
 using ir::NoGrad;
 using ir::OptionalLastInput;
 #define OP(Enum, Name, NumInputs, Class, Flags)                                \

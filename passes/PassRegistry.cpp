@@ -27,8 +27,9 @@ std::vector<llvm::StringRef> allPassNames() {
 
 std::vector<std::string> defaultPipeline(bool training) {
   if (training)
-    return {"infer-shapes", "train-mode", "autodiff", "optimizer", "dce", "plan-memory"};
-  return {"infer-shapes", "dce", "plan-memory"};
+    return {"expand-layers", "infer-shapes", "train-mode", "autodiff", "optimizer", "dce",
+            "plan-memory"};
+  return {"expand-layers", "infer-shapes", "dce", "plan-memory"};
 }
 
 } // namespace gradc::passes

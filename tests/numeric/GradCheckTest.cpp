@@ -166,6 +166,9 @@ void checkGradients(const BuildFn &build, uint64_t seed, bool trainMode = false)
   build(train);
   ASSERT_FALSE(::testing::Test::HasFailure()) << "the graph under test did not build";
   ASSERT_NE(fwd.graph().loss, nullptr);
+  // Layers (composite recipes) become primitives first.
+  runPass(passes::createExpandLayersPass(), fwd.graph(), /*training=*/false);
+  runPass(passes::createExpandLayersPass(), train.graph(), /*training=*/true);
   runPass(passes::createInferShapesPass(), fwd.graph(), /*training=*/false);
   runPass(passes::createInferShapesPass(), train.graph(), /*training=*/true);
   if (trainMode) {
@@ -297,6 +300,10 @@ std::vector<Recipe> allRecipes() {
   add(oneOp(OpKind::MatMul, {{{4, N}}, {{3, 4}}},
             attrs({{"transpose_a", int64_t(1)}, {"transpose_b", int64_t(1)}})));
   add(oneOp(OpKind::MatMul, {{{N, 4}}, {{N, 3}}}, attrs({{"transpose_a", int64_t(1)}})));
+  // Rank 3: [N,T,E] x [E,H] and the weight-gradient form contracting N and T.
+  add(oneOp(OpKind::MatMul, {{{N, 2, 4}}, {{4, 3}}}));
+  add(oneOp(OpKind::MatMul, {{{N, 2, 4}}, {{3, 4}}}, attrs({{"transpose_b", int64_t(1)}})));
+  add(oneOp(OpKind::MatMul, {{{N, 2, 4}}, {{N, 2, 3}}}, attrs({{"transpose_a", int64_t(1)}})));
 
   // Broadcasting binary ops: same shapes, a trailing vector, column x row,
   // the first operand broadcast, and a scalar.
@@ -415,6 +422,49 @@ std::vector<Recipe> allRecipes() {
     };
     add(bn);
   }
+  // Activations, selection, losses (sequence-model family).
+  add(oneOp(OpKind::LeakyRelu, {{{N, 4}, Range::AwayFromZero}}, attrs({{"alpha", 0.2}})));
+  add(oneOp(OpKind::Gelu, {{{N, 4}}}));
+  add(oneOp(OpKind::Gelu, {{{N, 4}}}, attrs({{"approximate", std::string("tanh")}})));
+  add(oneOp(OpKind::Gaussian, {{{N, 4}}}));
+  add(oneOp(OpKind::Elu, {{{N, 4}, Range::AwayFromZero}}));
+  add(oneOp(OpKind::Softplus, {{{N, 4}}}));
+  add(oneOp(OpKind::Pow, {{{N, 4}, Range::Positive}}, attrs({{"exponent", 3.0}})));
+  add(oneOp(OpKind::Pow, {{{N, 4}, Range::Positive}}, attrs({{"exponent", -1.5}})));
+  // Operands drawn independently are never within kEps of a tie.
+  add(oneOp(OpKind::Maximum, {{{N, 4}}, {{4}}}));
+  add(oneOp(OpKind::Minimum, {{{N, 4}}, {{N, 4}}}));
+  {
+    // where(mask, a, b): the mask is a frozen 0/1 param (no gradient flows to it).
+    Recipe r;
+    r.op = OpKind::Where;
+    r.description = "where(f32[N,4] mask, f32[N,4], f32[4])";
+    r.build = [](CheckBuilder &b) {
+      Value *m = b.param("mask", {N, 4}, Range::Any, /*trainable=*/false);
+      Value *pos = b.op(OpKind::Step, {m}, {}, "m01");
+      b.lossOf(b.op(OpKind::Where, {pos, b.param("a", {N, 4}), b.param("b", {4})}, {}, "y"));
+    };
+    add(std::move(r));
+  }
+  add(oneOp(OpKind::BceWithLogits, {{{N, 4}}, {{N, 4}}}));
+  add(oneOp(OpKind::Nll, {{{N, 5}}, {{N}, Range::Any, 5}}));
+  add(oneOp(OpKind::Nll, {{{N, 2, 4}}, {{N, 2}, Range::Any, 4}}));
+
+  // Embedding (ids drawn from 5 rows: N = 3 x 4 positions repeat ids), slicing.
+  add(oneOp(OpKind::Embedding, {{{N, 4}, Range::Any, 5}, {{5, 3}}}));
+  add(oneOp(OpKind::Slice, {{{N, 5}}}, attrs({{"axis", int64_t(1)}, {"start", int64_t(1)},
+                                              {"end", int64_t(4)}})));
+  add(oneOp(OpKind::Slice, {{{4, N, 2}}}, attrs({{"axis", int64_t(0)}, {"start", int64_t(2)},
+                                                 {"end", int64_t(4)}})));
+  add(oneOp(OpKind::Concat, {{{N, 2}}, {{N, 3}}}, attrs({{"axis", int64_t(1)}})));
+  // bmm: every transpose combination over batch dims [N, 2].
+  for (int64_t ta : {0, 1})
+    for (int64_t tb : {0, 1})
+      add(oneOp(OpKind::Bmm, {{ta ? Shape{N, 2, 4, 3} : Shape{N, 2, 3, 4}},
+                              {tb ? Shape{N, 2, 5, 4} : Shape{N, 2, 4, 5}}},
+                attrs({{"transpose_a", ta}, {"transpose_b", tb}})));
+  add(oneOp(OpKind::Concat, {{{N, 1, 2}}, {{N, 2, 2}}, {{N, 1, 2}}},
+            attrs({{"axis", int64_t(-2)}})));
   return rs;
 }
 
@@ -488,6 +538,69 @@ TEST(GradCheck, SmallMlp) {
             b.op(OpKind::Add, {ce, b.op(OpKind::Mul, {penalty, scale})}, {}, "loss");
       },
       11);
+}
+
+TEST(GradCheck, CausalMultiHeadAttentionLayer) {
+  // The expanded layer end to end: projections, bmm, scaling, causal where,
+  // softmax, head split and join. Params declared so the check fills them.
+  checkGradients(
+      [](CheckBuilder &b) {
+        Value *x = b.param("x", {N, 3, 4});
+        // The key bias is frozen: its gradient is exactly 0 (it adds q.b_k,
+        // the same for every key, to a row of scores, which softmax ignores).
+        for (const char *p : {"q", "k", "v", "out"}) {
+          b.param(std::string("y.") + p + "_proj.weight", {4, 4});
+          b.param(std::string("y.") + p + "_proj.bias", {4}, Range::Any,
+                  /*trainable=*/std::string(p) != "k");
+        }
+        b.lossOf(b.op(OpKind::MultiHeadAttention, {x},
+                      attrs({{"num_heads", int64_t(2)}, {"causal", int64_t(1)}}), "y"));
+      },
+      13);
+}
+
+TEST(GradCheck, TransformerBlockLayer) {
+  // Pre-LN attention + GELU FFN with residuals; params declared (random
+  // values, so the LayerNorm scales are not all 1), the key bias frozen.
+  checkGradients(
+      [](CheckBuilder &b) {
+        Value *x = b.param("x", {N, 3, 4});
+        for (const char *ln : {"y.ln1", "y.ln2"}) {
+          b.param(std::string(ln) + ".weight", {4});
+          b.param(std::string(ln) + ".bias", {4});
+        }
+        for (const char *p : {"q", "k", "v", "out"}) {
+          b.param(std::string("y.attn.") + p + "_proj.weight", {4, 4});
+          b.param(std::string("y.attn.") + p + "_proj.bias", {4}, Range::Any,
+                  /*trainable=*/std::string(p) != "k");
+        }
+        b.param("y.ffn1.weight", {6, 4});
+        b.param("y.ffn1.bias", {6});
+        b.param("y.ffn2.weight", {4, 6});
+        b.param("y.ffn2.bias", {4});
+        b.lossOf(b.op(OpKind::TransformerBlock, {x},
+                      attrs({{"num_heads", int64_t(2)}, {"ffn_dim", int64_t(6)},
+                             {"causal", int64_t(1)}}),
+                      "y"));
+      },
+      19);
+}
+
+TEST(GradCheck, LstmAndGruLayers) {
+  for (OpKind cell : {OpKind::Lstm, OpKind::Gru}) {
+    SCOPED_TRACE(ir::opName(cell).str());
+    int64_t g = cell == OpKind::Lstm ? 4 : 3;
+    checkGradients(
+        [&](CheckBuilder &b) {
+          Value *x = b.param("x", {N, 3, 2});
+          b.param("y.weight_ih", {g * 2, 2});
+          b.param("y.weight_hh", {g * 2, 2});
+          b.param("y.bias_ih", {g * 2});
+          b.param("y.bias_hh", {g * 2});
+          b.lossOf(b.op(cell, {x}, attrs({{"hidden_size", int64_t(2)}}), "y"));
+        },
+        17);
+  }
 }
 
 TEST(GradCheck, InterpreterAppliesSgdUpdates) {

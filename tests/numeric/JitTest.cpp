@@ -45,7 +45,7 @@ namespace {
 
 // ---- Recipes ------------------------------------------------------------------
 
-enum class Gen { Uniform, AwayFromZero, Labels };
+enum class Gen { Uniform, AwayFromZero, Labels, Mask };
 
 /// How one operand is declared and filled.
 struct In {
@@ -57,6 +57,8 @@ struct In {
 In uni(Shape s, float lo = -1, float hi = 1) { return {std::move(s), Gen::Uniform, lo, hi}; }
 In away(Shape s, float lo, float hi) { return {std::move(s), Gen::AwayFromZero, lo, hi}; }
 In labels(Shape s, int32_t classes) { return {std::move(s), Gen::Labels, 0, 0, classes}; }
+/// f32 elements that are 0 or 1 (a where mask).
+In mask(Shape s) { return {std::move(s), Gen::Mask}; }
 
 struct Tol {
   double rtol, atol;
@@ -103,6 +105,10 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
       {"[N,150]x[37,150]^T", {uni({N, 150}), uni({37, 150})}, mm(0, 1), sumOf(150)},
       {"[9,N]x[6,N]^T", {uni({9, N}), uni({6, N})}, mm(0, 1), sumOf(5)},
       {"[N,9]^T x[6,N]^T", {uni({N, 9}), uni({6, N})}, mm(1, 1), sumOf(5)},
+      // Rank 3: a dense layer at every position, and its two gradients.
+      {"[N,3,7]x[7,5]", {uni({N, 3, 7}), uni({7, 5})}, mm(0, 0), sumOf(7)},
+      {"[N,3,40]x[6,40]^T", {uni({N, 3, 40}), uni({6, 40})}, mm(0, 1), sumOf(40)},
+      {"[N,3,7]^T x[N,3,5]", {uni({N, 3, 7}), uni({N, 3, 5})}, mm(1, 0), sumOf(15)},
   };
   auto binary = [](Gen rhs) {
     auto b = [&](Shape s) {
@@ -309,12 +315,93 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
        attrs({{"p", 0.5}, {"seed", int64_t(3)}}), kExact},
       {"[N,3,4,5] p 0.1", {uni({N, 3, 4, 5}), uni({}, 1, 5000)}, attrs({{"p", 0.1}}), kExact},
   };
+  // ---- Activations, selection, losses (sequence-model family) ----
+  // erf (gelu) is a polynomial with 1.5e-7 absolute error.
+  r[OpKind::LeakyRelu] = {{"[N,37]", {away({N, 37}, 0.01f, 3)}, {}, kFewUlp},
+                          {"alpha 0.2", {uni({N, 9}, -3, 3)}, attrs({{"alpha", 0.2}}), kFewUlp}};
+  r[OpKind::Gelu] = {{"exact [N,37]", {uni({N, 37}, -6, 6)}, {}, kTranscendental},
+                     {"tanh [N,37]", {uni({N, 37}, -6, 6)},
+                      attrs({{"approximate", std::string("tanh")}}), kTranscendental}};
+  r[OpKind::Gaussian] = {{"[N,37]", {uni({N, 37}, -5, 5)}, {}, kTranscendental}};
+  r[OpKind::Elu] = {{"[N,37]", {uni({N, 37}, -5, 5)}, {}, kTranscendental},
+                    {"alpha 0.5", {uni({N, 9}, -5, 5)}, attrs({{"alpha", 0.5}}), kTranscendental}};
+  r[OpKind::Softplus] = {{"[N,37]", {uni({N, 37}, -30, 30)}, {}, kTranscendental}};
+  r[OpKind::Step] = {{"[N,37]", {uni({N, 37})}, {}, kExact}};
+  r[OpKind::Pow] = {
+      {"x^3 [N,13]", {uni({N, 13}, -2, 2)}, attrs({{"exponent", 3.0}}), kFewUlp},
+      {"x^-2 [N,13]", {away({N, 13}, 0.5f, 2)}, attrs({{"exponent", -2.0}}), kFewUlp},
+      {"x^0.5 [N,13]", {uni({N, 13}, 0, 4)}, attrs({{"exponent", 0.5}}), kExact},
+      {"x^1.7 [N,13]", {uni({N, 13}, 0.1f, 4)}, attrs({{"exponent", 1.7}}), kTranscendental}};
+  r[OpKind::Maximum] = {{"[N,4,3] with [3]", {uni({N, 4, 3}), uni({3})}, {}, kExact},
+                        {"same [N,17]", {uni({N, 17}), uni({N, 17})}, {}, kExact}};
+  r[OpKind::Minimum] = r[OpKind::Maximum];
+  r[OpKind::Where] = {
+      {"[N,4,3] mask [4,1]", {mask({4, 1}), uni({N, 4, 3}), uni({3})}, {}, kExact},
+      {"same [N,17]", {mask({N, 17}), uni({N, 17}), uni({N, 17})}, {}, kExact}};
+  r[OpKind::ActivationGrad] = {
+      {"leaky_relu", {away({N, 13}, 0.01f, 3), uni({N, 13})},
+       attrs({{"op", std::string("leaky_relu")}}), kFewUlp},
+      {"gelu", {uni({N, 13}, -6, 6), uni({N, 13})}, attrs({{"op", std::string("gelu")}}),
+       kTranscendental},
+      {"gelu tanh", {uni({N, 13}, -6, 6), uni({N, 13})},
+       attrs({{"op", std::string("gelu")}, {"approximate", std::string("tanh")}}),
+       kTranscendental},
+      {"gaussian", {uni({N, 13}, -4, 4), uni({N, 13})},
+       attrs({{"op", std::string("gaussian")}}), kTranscendental},
+      {"elu", {uni({N, 13}, -4, 4), uni({N, 13})}, attrs({{"op", std::string("elu")}}),
+       kTranscendental},
+      {"softplus", {uni({N, 13}, -10, 10), uni({N, 13})},
+       attrs({{"op", std::string("softplus")}}), kTranscendental}};
+  r[OpKind::ExtremumGrad] = {
+      {"maximum", {uni({N, 4, 3}), uni({3}), uni({N, 4, 3})},
+       attrs({{"op", std::string("maximum")}}), kExact},
+      {"minimum", {uni({N, 5}), uni({N, 5}), uni({N, 5})},
+       attrs({{"op", std::string("minimum")}}), kExact}};
+  r[OpKind::BceWithLogits] = {{"[N,7]", {uni({N, 7}, -8, 8), uni({N, 7}, 0, 1)}, {},
+                               kTranscendental}};
+  r[OpKind::Nll] = {{"[N,10]", {uni({N, 10}, -5, 0), labels({N}, 10)}, {}, sumOf(5, 5)},
+                    {"[N,3,4]", {uni({N, 3, 4}, -5, 0), labels({N, 3}, 4)}, {}, sumOf(15, 5)}};
+  r[OpKind::NllGrad] = {{"[N,3,4]", {uni({N, 3, 4}, -5, 0), labels({N, 3}, 4), uni({}, 0.5f, 2)},
+                         {}, kFewUlp}};
+
+  // ---- Embedding, slicing, sequence constants ----
+  ir::Attrs sl = attrs({{"axis", int64_t(1)}, {"start", int64_t(2)}, {"end", int64_t(5)}});
+  r[OpKind::Embedding] = {{"[N,7] ids of 11 rows", {labels({N, 7}, 11), uni({11, 5})}, {}, kExact}};
+  r[OpKind::EmbeddingGrad] = {
+      {"[N,7] ids of 4 rows", {labels({N, 7}, 4), uni({N, 7, 5})}, attrs({{"rows", int64_t(4)}}),
+       sumOf(21)}};
+  r[OpKind::Slice] = {{"[N,6,3] axis 1", {uni({N, 6, 3})}, sl, kExact},
+                      {"i32 [3,N] axis 0", {labels({3, N}, 9)},
+                       attrs({{"axis", int64_t(0)}, {"start", int64_t(1)}, {"end", int64_t(2)}}),
+                       kExact}};
+  r[OpKind::SliceGrad] = {{"[N,3,3] into 6", {uni({N, 3, 3})},
+                           attrs({{"axis", int64_t(1)}, {"start", int64_t(2)}, {"size", int64_t(6)}}),
+                           kExact}};
+  r[OpKind::Concat] = {{"[N,2,3],[N,1,3],[N,4,3] axis 1",
+                        {uni({N, 2, 3}), uni({N, 1, 3}), uni({N, 4, 3})},
+                        attrs({{"axis", int64_t(1)}}), kExact},
+                       {"i32 [N,2],[N,3] axis -1", {labels({N, 2}, 9), labels({N, 3}, 9)},
+                        attrs({{"axis", int64_t(-1)}}), kExact}};
+  r[OpKind::Bmm] = {
+      {"[N,2,3,4]x[N,2,4,5]", {uni({N, 2, 3, 4}), uni({N, 2, 4, 5})}, mm(0, 0), sumOf(4)},
+      {"[N,3,4]^T x[N,3,5]", {uni({N, 3, 4}), uni({N, 3, 5})}, mm(1, 0), sumOf(3)},
+      {"[N,2,6,40]x[N,2,6,40]^T", {uni({N, 2, 6, 40}), uni({N, 2, 6, 40})}, mm(0, 1), sumOf(40)},
+      {"[2,N,4,3]^T x[2,N,5,4]^T", {uni({2, N, 4, 3}), uni({2, N, 5, 4})}, mm(1, 1), sumOf(4)}};
+  r[OpKind::CausalMask] = {{"5", {}, attrs({{"size", int64_t(5)}}), kExact}};
+  // sin/cos of the same angle, computed in double two different ways.
+  r[OpKind::PositionalEncoding] = {
+      {"[9,6]", {}, attrs({{"length", int64_t(9)}, {"dim", int64_t(6)}}), kFewUlp},
+      {"odd dim [4,5]", {}, attrs({{"length", int64_t(4)}, {"dim", int64_t(5)}}), kFewUlp}};
   return r;
 }
 
+/// Every op codegen lowers: all but the layers, which expand-layers turns
+/// into these (tests/lit/expand-layers and the torch parity tests cover them).
 std::vector<OpKind> allOps() {
   std::vector<OpKind> ops;
-#define OP(Enum, Name, NumInputs, Class, Flags) ops.push_back(OpKind::Enum);
+#define OP(Enum, Name, NumInputs, Class, Flags)                                \
+  if (!ir::opInfo(OpKind::Enum).isLayer())                                     \
+    ops.push_back(OpKind::Enum);
 #include "ir/Ops.def"
   return ops;
 }
@@ -328,6 +415,13 @@ rt::Tensor fill(TensorRng &rng, const In &in, int64_t batch) {
     return rng.awayFromZero(s, in.lo, in.hi);
   case Gen::Labels:
     return rng.labels(s, in.classes);
+  case Gen::Mask: {
+    rt::Tensor m = rng.labels(s, 2);
+    rt::Tensor f(DType::F32, s);
+    for (int64_t i = 0; i < m.numel(); ++i)
+      f.f32()[i] = static_cast<float>(m.i32()[i]);
+    return f;
+  }
   }
   return {};
 }

@@ -329,6 +329,7 @@ struct RuleCase {
   OpKind op;
   std::vector<TensorType> inputs;
   Attrs attrs;
+  unsigned dataInputs = 0; // bit i: f32 input i is data (e.g. a mask), not a param
 };
 
 std::vector<RuleCase> ruleCases() {
@@ -377,6 +378,31 @@ std::vector<RuleCase> ruleCases() {
   c.push_back({"batch_norm_train", OpKind::BatchNormTrain, {tf({4, 2, 2, 3}), tf({2}), tf({2})},
                {}});
   c.push_back({"dropout_train", OpKind::DropoutTrain, {tf({2, 3}), tf({})}, {}});
+  // Sequence-model family.
+  auto ti = [](Shape s) { return TensorType(DType::I32, std::move(s)); };
+  for (OpKind k : {OpKind::LeakyRelu, OpKind::Gelu, OpKind::Gaussian, OpKind::Elu,
+                   OpKind::Softplus})
+    c.push_back({"activation", k, {tf({2, 3})}, {}});
+  Attrs expo;
+  expo.set("exponent", 2.5);
+  c.push_back({"pow", OpKind::Pow, {tf({2, 3})}, expo});
+  c.push_back({"maximum", OpKind::Maximum, {tf({2, 3}), tf({3})}, {}});
+  c.push_back({"minimum", OpKind::Minimum, {tf({2, 1}), tf({1, 3})}, {}});
+  c.push_back({"where", OpKind::Where, {tf({2, 1}), tf({2, 3}), tf({3})}, {}, 1});
+  c.push_back({"bce", OpKind::BceWithLogits, {tf({2, 3}), tf({2, 3})}, {}});
+  c.push_back({"nll", OpKind::Nll, {tf({2, 3, 5}), ti({2, 3})}, {}});
+  c.push_back({"embedding", OpKind::Embedding, {ti({2, 3}), tf({5, 4})}, {}});
+  Attrs sl;
+  sl.set("axis", int64_t(1));
+  sl.set("start", int64_t(1));
+  sl.set("end", int64_t(3));
+  c.push_back({"slice", OpKind::Slice, {tf({2, 4, 3})}, sl});
+  Attrs cat;
+  cat.set("axis", int64_t(-1));
+  Attrs bt;
+  bt.set("transpose_b", int64_t(1));
+  c.push_back({"bmm", OpKind::Bmm, {tf({2, 3, 4}), tf({2, 5, 4})}, bt});
+  c.push_back({"concat", OpKind::Concat, {tf({2, 1}), tf({2, 3}), tf({2, 2})}, cat});
   return c;
 }
 
@@ -394,8 +420,9 @@ TEST(GradRules, EveryRuleGivesInputShapedGradients) {
     std::vector<Value *> ins;
     for (size_t i = 0; i < rc.inputs.size(); ++i) {
       std::string name = "p" + std::to_string(i);
-      ins.push_back(isParamOperand(rc, i) ? t.g.addParam(name, rc.inputs[i], {})
-                                          : t.g.addInput(name, rc.inputs[i]));
+      ins.push_back(isParamOperand(rc, i) && !(rc.dataInputs >> i & 1)
+                        ? t.g.addParam(name, rc.inputs[i], {})
+                        : t.g.addInput(name, rc.inputs[i]));
     }
     Value *r = t.op(rc.op, ins, "r", rc.attrs);
     t.g.loss = r->type().isScalar() ? r : t.op(OpKind::ReduceSum, {r}, "loss");
@@ -492,7 +519,8 @@ TEST(AutodiffNumeric, EveryRuleMatchesFiniteDifferences) {
       std::string name = "p" + std::to_string(i);
       std::vector<float> vals(staticNumel(rc.inputs[i].shape));
       bool positive = rc.op == OpKind::Log || rc.op == OpKind::Sqrt ||
-                      (rc.op == OpKind::Div && i == 1) || !isParamOperand(rc, i);
+                      rc.op == OpKind::Pow || (rc.op == OpKind::Div && i == 1) ||
+                          !isParamOperand(rc, i);
       for (size_t k = 0; k < vals.size(); ++k) {
         seed = seed * 1103515245u + 12345u;
         float mag = 0.5f + float((seed >> 16) % 1000) / 1000.0f;
@@ -501,8 +529,9 @@ TEST(AutodiffNumeric, EveryRuleMatchesFiniteDifferences) {
                                                   : -mag;
       }
       feed[name] = vals;
-      ins.push_back(isParamOperand(rc, i) ? t.g.addParam(name, rc.inputs[i], {})
-                                          : t.g.addInput(name, rc.inputs[i]));
+      ins.push_back(isParamOperand(rc, i) && !(rc.dataInputs >> i & 1)
+                        ? t.g.addParam(name, rc.inputs[i], {})
+                        : t.g.addInput(name, rc.inputs[i]));
     }
     Value *r = t.op(rc.op, ins, "r", rc.attrs);
     t.g.loss = r->type().isScalar() ? r : t.op(OpKind::ReduceSum, {r}, "loss");

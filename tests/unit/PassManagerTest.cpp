@@ -299,10 +299,10 @@ TEST(PassManager, RegistryAndDefaultPipelines) {
   }
   EXPECT_FALSE(createPass("nope"));
   EXPECT_EQ(defaultPipeline(true),
-            (std::vector<std::string>{"infer-shapes", "train-mode", "autodiff", "optimizer",
-                                      "dce", "plan-memory"}));
+            (std::vector<std::string>{"expand-layers", "infer-shapes", "train-mode", "autodiff",
+                                      "optimizer", "dce", "plan-memory"}));
   EXPECT_EQ(defaultPipeline(false),
-            (std::vector<std::string>{"infer-shapes", "dce", "plan-memory"}));
+            (std::vector<std::string>{"expand-layers", "infer-shapes", "dce", "plan-memory"}));
 }
 
 TEST(PassManager, RunsTheRegisteredInferencePipeline) {

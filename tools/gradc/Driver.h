@@ -136,6 +136,18 @@ llvm::Error runTrain(const TrainOptions &o);
 llvm::Error runCompile(const CompileOptions &o);
 llvm::Error runEval(const EvalOptions &o);
 llvm::Error runExportParams(const ExportParamsOptions &o);
+
+/// What runTrain has settled when the data is `text:PATH` (TrainText.cpp).
+struct TextTrainConfig {
+  std::string features, labels; // the ids and next-character inputs
+  int64_t batch = 16, epochs = 1, maxSteps = 0; // maxSteps > 0: steps in all at most
+  double lr = 1e-3;
+  uint64_t seed = 0;
+  double compileSeconds = 0;
+};
+/// Trains a character-level language model on the windows of a text file.
+llvm::Error runTrainText(const TrainOptions &o, const ir::Graph &g, rt::Executable &step,
+                         rt::Executable &eval, const TextTrainConfig &c);
 llvm::Error runInference(const RunOptions &o);
 llvm::Error runGrad(const RunOptions &o);
 llvm::Error runOpt(const OptOptions &o);
@@ -145,7 +157,10 @@ llvm::Error runBench(const BenchOptions &o);
 /// `inputName` as labels, or 0 when no loss reads it as labels.
 int64_t labelClasses(const ir::Graph &g, llvm::StringRef inputName);
 /// Errors on the first label outside [0, classes), naming `where` and the record.
-llvm::Error checkLabels(const rt::Tensor &labels, int64_t classes, const std::string &where);
+llvm::Error checkLabels(const rt::Tensor &labels, int64_t classes, const std::string &where,
+                        const char *what = "label");
+/// True when input `inputName` holds the ids of an embedding (a table's rows).
+bool feedsEmbedding(const ir::Graph &g, llvm::StringRef inputName);
 
 /// An error with a formatted one-line message.
 llvm::Error error(const llvm::Twine &msg);

@@ -15,20 +15,36 @@ int64_t labelClasses(const ir::Graph &g, llvm::StringRef inputName) {
   for (const auto &n : g.nodes()) {
     bool isXent = n->op() == ir::OpKind::SoftmaxCrossEntropy ||
                   n->op() == ir::OpKind::SoftmaxCrossEntropyGrad;
-    if (isXent && n->input(1)->isInput() && n->input(1)->name() == inputName)
+    bool isNll = n->op() == ir::OpKind::Nll || n->op() == ir::OpKind::NllGrad;
+    if ((isXent || isNll) && n->input(1)->isInput() && n->input(1)->name() == inputName)
       return n->input(0)->type().shape.back();
+    // Embedding ids index the table's rows: the same check, before any step.
+    bool isEmbedding =
+        n->op() == ir::OpKind::Embedding || n->op() == ir::OpKind::EmbeddingGrad;
+    if (isEmbedding && n->input(0)->isInput() && n->input(0)->name() == inputName)
+      return n->op() == ir::OpKind::Embedding ? n->input(1)->type().shape[0]
+                                              : n->attrs().getInt("rows", 0);
   }
   return 0;
 }
 
-llvm::Error checkLabels(const rt::Tensor &labels, int64_t classes, const std::string &where) {
+bool feedsEmbedding(const ir::Graph &g, llvm::StringRef inputName) {
+  for (const auto &n : g.nodes())
+    if (n->op() == ir::OpKind::Embedding && n->input(0)->isInput() &&
+        n->input(0)->name() == inputName)
+      return true;
+  return false;
+}
+
+llvm::Error checkLabels(const rt::Tensor &labels, int64_t classes, const std::string &where,
+                        const char *what) {
   if (labels.dtype() != DType::I32)
-    return error(where + ": labels must be i32");
+    return error(where + ": " + what + "s must be i32");
   const int32_t *l = labels.i32();
   for (int64_t i = 0; i < labels.numel(); ++i)
     if (l[i] < 0 || l[i] >= classes)
-      return error(llvm::formatv("{0}: label {1} at record {2} is out of range [0, {3})", where,
-                                 l[i], i, classes));
+      return error(llvm::formatv("{0}: {1} {2} at record {3} is out of range [0, {4})", where,
+                                 what, l[i], i, classes));
   return llvm::Error::success();
 }
 

@@ -27,9 +27,9 @@ static std::vector<std::string> pipelineFor(Mode mode) {
   case Mode::Train:
     return passes::defaultPipeline(true);
   case Mode::Eval:
-    return {"infer-shapes", "dce", "plan-memory"};
+    return {"expand-layers", "infer-shapes", "dce", "plan-memory"};
   case Mode::Grad:
-    return {"infer-shapes", "train-mode", "autodiff", "dce", "plan-memory"};
+    return {"expand-layers", "infer-shapes", "train-mode", "autodiff", "dce", "plan-memory"};
   }
   return {};
 }

@@ -128,7 +128,8 @@ llvm::Error runStep(const RunOptions &o, Mode mode) {
     return inputs.takeError();
   for (auto &entry : inputs->first)
     if (int64_t classes = labelClasses(**g, entry.getKey()))
-      if (auto e = checkLabels(entry.second.data, classes, entry.second.file))
+      if (auto e = checkLabels(entry.second.data, classes, entry.second.file,
+                               feedsEmbedding(**g, entry.getKey()) ? "embedding id" : "label"))
         return e;
   rt::Session s(**exe, params);
   if (auto e = bind(s, inputs->first, inputs->second))

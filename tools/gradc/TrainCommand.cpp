@@ -81,6 +81,35 @@ llvm::Expected<rt::Schedule> resolveSchedule(const ir::ScheduleConfig &m, const 
   return s;
 }
 
+/// `--data text:FILE`: a character LM with [N,T] labels, trained by its own
+/// loop (TrainText.cpp), which has no dev split of the flags, logs or
+/// checkpoints yet: those flags are refused rather than ignored.
+llvm::Error trainText(const TrainOptions &o, const ir::Graph &g, const rt::TrainerConfig &cfg,
+                      int64_t epochs, double compileSeconds) {
+  const std::pair<bool, const char *> unsupported[] = {
+      {o.devFraction.has_value(), "--dev-fraction"}, {!o.devData.empty(), "--dev-data"},
+      {o.patience > 0, "--patience"},                {!o.augment.empty(), "--augment"},
+      {!o.logCsv.empty(), "--log-csv"},              {!o.plot.empty(), "--plot"},
+      {!o.checkpointDir.empty(), "--checkpoint-dir"}, {o.resume || !o.resumeFrom.empty(), "--resume"},
+      {o.schedule.kind.has_value(), "--schedule"}};
+  for (auto [given, flag] : unsupported)
+    if (given)
+      return error(llvm::Twine(flag) + " is not supported with --data text:FILE yet (the text "
+                                       "data has its own dev split)");
+  auto t1 = std::chrono::steady_clock::now();
+  auto step = compile(g);
+  if (!step)
+    return step.takeError();
+  auto eval = compileEvalStep(o.model);
+  if (!eval)
+    return eval.takeError();
+  compileSeconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  TextTrainConfig tc{cfg.features, cfg.labels, cfg.batch, epochs, o.maxSteps,
+                     cfg.lr, cfg.seed, compileSeconds};
+  return runTrainText(o, g, **step, **eval, tc);
+}
+
 } // namespace
 
 llvm::Error runTrain(const TrainOptions &o) {
@@ -139,6 +168,9 @@ llvm::Error runTrain(const TrainOptions &o) {
   if (!o.checkpointDir.empty() && !o.resume && o.resumeFrom.empty())
     if (auto e = checkFreshCheckpointDir(run))
       return e;
+
+  if (llvm::StringRef(o.data).starts_with("text:"))
+    return trainText(o, g, cfg, run.epochs, compileSeconds);
 
   // Data before code generation: a bad file fails fast.
   auto data = loadData(o.data, DataUse::Train);

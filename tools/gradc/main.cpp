@@ -45,9 +45,11 @@ cl::opt<std::string> Model(cl::Positional, cl::desc("<model.pbtxt|model.pb>"), c
 // train, eval
 cl::opt<std::string> Data("data",
                           cl::desc("Data: 'mnist' (the bundled digits), a directory of MNIST "
-                                   "IDX files (train: train-*, eval: t10k-*), FILE.csv, or "
-                                   "X.npy,Y.npy (default: mnist)"),
-                          cl::init("mnist"), cl::value_desc("mnist|DIR|FILE.csv|X.npy,Y.npy"),
+                                   "IDX files (train: train-*, eval: t10k-*), FILE.csv, "
+                                   "X.npy,Y.npy, or text:FILE (lines of text for a character "
+                                   "LM; train only) (default: mnist)"),
+                          cl::init("mnist"),
+                          cl::value_desc("mnist|DIR|FILE.csv|X.npy,Y.npy|text:FILE"),
                           cl::sub(DataCmds), cl::cat(Category));
 
 // train

@@ -1,0 +1,205 @@
+//===- codegen/LowerSeqData.cpp - Embedding, slicing, sequence constants ---===//
+//
+// slice, slice_grad and concat see each tensor as [outer, axis, inner] and
+// copy contiguous runs of (extent along axis) * inner 32-bit words per outer
+// index, so they serve f32 and i32 alike; outer and inner may involve N.
+// embedding copies table rows; embedding_grad zeroes its [V,D] result and
+// adds each dy row into the row of its id, positions in order (so the sum
+// for a repeated id is always formed in the same order). Both never touch
+// memory outside the table for an id outside [0, V): embedding writes a zero
+// row, embedding_grad drops that row (reads and writes row 0 with +0). The
+// driver rejects such ids before a step runs (tools/gradc/Labels.cpp); the
+// interpreter reports them.
+// causal_mask and positional_encoding are computed here, at compile time,
+// into a constant global that the kernel copies out.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/KernelEmitter.h"
+#include "codegen/Lowering.h"
+#include "ir/ShapeRules.h"
+
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
+#include "llvm/IR/Module.h"
+
+#include <cmath>
+
+namespace gradc::codegen {
+
+using llvm::Value;
+
+namespace {
+
+struct Split {
+  Value *outer, *inner;
+};
+
+Split splitAround(KernelCtx &k, const Shape &s, int64_t axis) {
+  return {k.product(llvm::ArrayRef<int64_t>(s).take_front(axis)),
+          k.product(llvm::ArrayRef<int64_t>(s).drop_front(axis + 1))};
+}
+
+int64_t axisAttr(const ir::Node &n, int64_t rank) {
+  return llvm::cantFail(ir::normalizeAxis(n.attrs().getInt("axis", 0), rank));
+}
+
+/// Copies `len` words per outer index o: dst[o*dstRow + dstOff + j] =
+/// src[o*srcRow + srcOff + j].
+void copyRuns(KernelCtx &k, Value *outer, Value *len, Value *dst, Value *dstRow,
+              Value *dstOff, Value *src, Value *srcRow, Value *srcOff) {
+  k.loop(outer, [&](Value *o) {
+    Value *d0 = k.add(k.mul(o, dstRow), dstOff), *s0 = k.add(k.mul(o, srcRow), srcOff);
+    k.loop(len, [&](Value *j) {
+      k.store(k.load(src, k.add(s0, j), k.i32()), dst, k.add(d0, j));
+    }, "j");
+  }, "o");
+}
+
+void fillZero(KernelCtx &k) {
+  k.loop(k.numel(k.outShape()), [&](Value *i) { k.store(k.f32c(0.0), k.out(), i); });
+}
+
+/// Copies compile-time `values` into the node's result.
+void emitTable(KernelCtx &k, const std::vector<float> &values) {
+  auto *init = llvm::ConstantDataArray::get(k.ctx(), llvm::ArrayRef<float>(values));
+  auto *gv = new llvm::GlobalVariable(k.module(), init->getType(), /*isConstant=*/true,
+                                      llvm::GlobalValue::PrivateLinkage, init, "gradc.table");
+  gv->setAlignment(llvm::Align(64));
+  k.b().CreateMemCpy(k.out(), llvm::Align(64), gv, llvm::Align(64),
+                     k.i64c(static_cast<int64_t>(values.size() * 4)));
+}
+
+} // namespace
+
+llvm::Error lowerSlice(KernelCtx &k, const ir::Node &n) {
+  int64_t axis = axisAttr(n, k.inShape(0).size());
+  Split s = splitAround(k, k.inShape(0), axis);
+  int64_t start = n.attrs().getInt("start", 0);
+  Value *len = k.mul(k.i64c(k.outShape()[axis]), s.inner);
+  copyRuns(k, s.outer, len, k.out(), len, k.i64c(0), k.in(0),
+           k.mul(k.i64c(k.inShape(0)[axis]), s.inner), k.mul(k.i64c(start), s.inner));
+  return llvm::Error::success();
+}
+
+llvm::Error lowerSliceGrad(KernelCtx &k, const ir::Node &n) {
+  int64_t axis = axisAttr(n, k.inShape(0).size());
+  Split s = splitAround(k, k.inShape(0), axis);
+  int64_t start = n.attrs().getInt("start", 0);
+  fillZero(k);
+  Value *len = k.mul(k.i64c(k.inShape(0)[axis]), s.inner);
+  copyRuns(k, s.outer, len, k.out(), k.mul(k.i64c(k.outShape()[axis]), s.inner),
+           k.mul(k.i64c(start), s.inner), k.in(0), len, k.i64c(0));
+  return llvm::Error::success();
+}
+
+llvm::Error lowerConcat(KernelCtx &k, const ir::Node &n) {
+  int64_t axis = axisAttr(n, k.outShape().size());
+  Split s = splitAround(k, k.outShape(), axis);
+  Value *dstRow = k.mul(k.i64c(k.outShape()[axis]), s.inner);
+  int64_t offset = 0;
+  for (unsigned i = 0; i < n.inputs().size(); ++i) {
+    int64_t size = k.inShape(i)[axis];
+    Value *len = k.mul(k.i64c(size), s.inner);
+    copyRuns(k, s.outer, len, k.out(), dstRow, k.mul(k.i64c(offset), s.inner), k.in(i), len,
+             k.i64c(0));
+    offset += size;
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error lowerEmbedding(KernelCtx &k, const ir::Node &n) {
+  auto &b = k.b();
+  Value *positions = k.numel(k.inShape(0));
+  int64_t rows = k.inShape(1)[0];
+  Value *dim = k.i64c(k.inShape(1)[1]);
+  k.loop(positions, [&](Value *p) {
+    Value *id = b.CreateSExt(k.load(k.in(0), p, k.i32()), k.i64());
+    Value *valid = b.CreateICmpULT(id, k.i64c(rows));
+    Value *row = k.mul(b.CreateSelect(valid, id, k.i64c(0)), dim);
+    Value *dst = k.mul(p, dim);
+    k.loop(dim, [&](Value *d) {
+      Value *v = b.CreateSelect(valid, k.load(k.in(1), k.add(row, d)), k.f32c(0.0));
+      k.store(v, k.out(), k.add(dst, d));
+    }, "d");
+  }, "p");
+  return llvm::Error::success();
+}
+
+llvm::Error lowerEmbeddingGrad(KernelCtx &k, const ir::Node &n) {
+  auto &b = k.b();
+  Value *positions = k.numel(k.inShape(0));
+  int64_t rows = k.outShape()[0];
+  Value *dim = k.i64c(k.outShape()[1]);
+  fillZero(k);
+  k.loop(positions, [&](Value *p) {
+    Value *id = b.CreateSExt(k.load(k.in(0), p, k.i32()), k.i64());
+    Value *valid = b.CreateICmpULT(id, k.i64c(rows));
+    Value *row = k.mul(b.CreateSelect(valid, id, k.i64c(0)), dim);
+    Value *src = k.mul(p, dim);
+    k.loop(dim, [&](Value *d) {
+      Value *at = k.add(row, d);
+      Value *g = b.CreateSelect(valid, k.load(k.in(1), k.add(src, d)), k.f32c(0.0));
+      k.store(b.CreateFAdd(k.load(k.out(), at), g), k.out(), at);
+    }, "d");
+  }, "p");
+  return llvm::Error::success();
+}
+
+llvm::Error lowerBmm(KernelCtx &k, const ir::Node &n) {
+  // Per batch matrix, a plain i-j-q loop nest with the q sum in f32
+  // (reassociable, so the innermost loop vectorizes when it is contiguous).
+  // Attention's products are small ([T, d] x [d, T]); the GEMM micro-kernel
+  // would pay off beyond that and is future work.
+  auto &b = k.b();
+  bool ta = n.attrs().getInt("transpose_a", 0) != 0;
+  bool tb = n.attrs().getInt("transpose_b", 0) != 0;
+  const Shape &as = k.inShape(0), &bs = k.inShape(1), &cs = k.outShape();
+  size_t r = as.size();
+  int64_t aR = as[r - 2], aC = as[r - 1], bR = bs[r - 2], bC = bs[r - 1];
+  int64_t m = cs[r - 2], p = cs[r - 1], kk = ta ? aR : aC;
+  Value *batches = k.product(llvm::ArrayRef<int64_t>(cs).drop_back(2));
+  k.loop(batches, [&](Value *s) {
+    Value *a0 = k.mul(s, k.i64c(aR * aC)), *b0 = k.mul(s, k.i64c(bR * bC));
+    Value *c0 = k.mul(s, k.i64c(m * p));
+    k.loop(k.i64c(m), [&](Value *i) {
+      k.loop(k.i64c(p), [&](Value *j) {
+        Value *sum = k.loopCarried(k.i64c(kk), {k.f32c(0.0)},
+                                   [&](Value *q, llvm::ArrayRef<Value *> acc) {
+          Value *ai = ta ? k.add(k.mul(q, k.i64c(aC)), i) : k.add(k.mul(i, k.i64c(aC)), q);
+          Value *bi = tb ? k.add(k.mul(j, k.i64c(bC)), q) : k.add(k.mul(q, k.i64c(bC)), j);
+          Value *prod = b.CreateFMul(k.load(k.in(0), k.add(a0, ai)), k.load(k.in(1), k.add(b0, bi)));
+          return LoopValues{k.accumulate(acc[0], prod)};
+        }, "q")[0];
+        k.store(sum, k.out(), k.add(c0, k.add(k.mul(i, k.i64c(p)), j)));
+      }, "j");
+    }, "i");
+  }, "s");
+  return llvm::Error::success();
+}
+
+llvm::Error lowerCausalMask(KernelCtx &k, const ir::Node &n) {
+  int64_t t = k.outShape()[0];
+  std::vector<float> v(static_cast<size_t>(t * t));
+  for (int64_t q = 0; q < t; ++q)
+    for (int64_t c = 0; c < t; ++c)
+      v[q * t + c] = c <= q ? 1.0f : 0.0f;
+  emitTable(k, v);
+  return llvm::Error::success();
+}
+
+llvm::Error lowerPositionalEncoding(KernelCtx &k, const ir::Node &n) {
+  int64_t len = k.outShape()[0], dim = k.outShape()[1];
+  std::vector<float> v(static_cast<size_t>(len * dim));
+  for (int64_t t = 0; t < len; ++t)
+    for (int64_t i = 0; 2 * i < dim; ++i) {
+      // 1 / 10000^(2i/D) = exp(-2i ln(10000) / D)
+      double angle = double(t) * std::exp(-double(2 * i) * std::log(10000.0) / double(dim));
+      v[t * dim + 2 * i] = static_cast<float>(std::sin(angle));
+      if (2 * i + 1 < dim)
+        v[t * dim + 2 * i + 1] = static_cast<float>(std::cos(angle));
+    }
+  emitTable(k, v);
+  return llvm::Error::success();
+}
+
+} // namespace gradc::codegen

@@ -1,0 +1,135 @@
+//===- ir/ShapeRulesLayers.cpp - Shape rules of the layer ops ---------------===//
+//
+// Layers are expanded into primitives before shape inference proper
+// (passes/ExpandLayers.cpp), but their rules run first, on the layer node
+// itself, so a bad layer is reported as what the user wrote ("lstm expects
+// [N, T, features]") rather than as a primitive it expands into.
+//   dense        x[..., in]   -> [..., units]
+//   rnn/lstm/gru x[N, T, E]   -> [N, T, hidden_size]   (T, E fixed)
+//   layer_norm   x            -> x                     (trailing `dims` fixed)
+//   embed        ids i32[...] -> [..., dim]; positional needs ids [..., T]
+//   multi_head_attention x[N, T, D] -> x's type; num_heads divides D
+//
+//===----------------------------------------------------------------------===//
+#include "ir/ShapeRules.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+namespace gradc::ir {
+
+using Types = llvm::SmallVector<TensorType, 1>;
+using llvm::formatv;
+
+namespace {
+
+llvm::Error err(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+llvm::Expected<int64_t> positiveAttr(const Node &n, const char *name) {
+  int64_t v = n.attrs().getInt(name, 0);
+  if (v <= 0)
+    return err(formatv("{0} must be > 0, got {1}", name, v));
+  return v;
+}
+
+llvm::Error expectF32(const Node &n) {
+  if (n.input(0)->type().dtype != DType::F32)
+    return err(formatv("input %{0} must be f32, got {1}", n.input(0)->name(),
+                       n.input(0)->type().str()));
+  return llvm::Error::success();
+}
+
+llvm::Expected<Types> recurrentRule(const Node &n) {
+  if (auto e = expectF32(n))
+    return e;
+  auto h = positiveAttr(n, "hidden_size");
+  if (!h)
+    return h.takeError();
+  const Shape &x = n.input(0)->type().shape;
+  if (x.size() != 3 || x[1] == kBatch || x[2] == kBatch)
+    return err(formatv("{0} expects input [N, T, features] with a fixed sequence length T, "
+                       "got {1}",
+                       opName(n.op()), n.input(0)->type().str()));
+  return Types{TensorType(DType::F32, {x[0], x[1], *h})};
+}
+
+} // namespace
+
+llvm::Expected<Types> shapeRuleDense(const Node &n) {
+  if (auto e = expectF32(n))
+    return e;
+  auto units = positiveAttr(n, "units");
+  if (!units)
+    return units.takeError();
+  Shape s = n.input(0)->type().shape;
+  if (s.size() < 2 || s.back() == kBatch)
+    return err(formatv("dense expects input [..., features] of rank >= 2, got {0}",
+                       n.input(0)->type().str()));
+  s.back() = *units;
+  return Types{TensorType(DType::F32, s)};
+}
+
+llvm::Expected<Types> shapeRuleRnn(const Node &n) { return recurrentRule(n); }
+llvm::Expected<Types> shapeRuleLstm(const Node &n) { return recurrentRule(n); }
+llvm::Expected<Types> shapeRuleGru(const Node &n) { return recurrentRule(n); }
+
+llvm::Expected<Types> shapeRuleLayerNorm(const Node &n) {
+  if (auto e = expectF32(n))
+    return e;
+  const TensorType &x = n.input(0)->type();
+  int64_t dims = n.attrs().getInt("dims", 1);
+  if (dims < 1 || dims > x.rank())
+    return err(formatv("layer_norm dims must be in [1, {0}] for {1}, got {2}", x.rank(),
+                       x.str(), dims));
+  for (int64_t i = x.rank() - dims; i < x.rank(); ++i)
+    if (x.shape[i] == kBatch)
+      return err("layer_norm cannot normalize over the batch dimension N");
+  if (n.attrs().getFloat("eps", 1e-5) <= 0)
+    return err("layer_norm eps must be > 0");
+  return Types{x};
+}
+
+llvm::Expected<Types> shapeRuleEmbed(const Node &n) {
+  const TensorType &ids = n.input(0)->type();
+  if (ids.dtype != DType::I32)
+    return err(formatv("embed expects i32 ids, got {0}", ids.str()));
+  auto vocab = positiveAttr(n, "vocab_size");
+  if (!vocab)
+    return vocab.takeError();
+  auto dim = positiveAttr(n, "dim");
+  if (!dim)
+    return dim.takeError();
+  if (n.attrs().getInt("positional", 0) && (ids.rank() < 1 || ids.shape.back() == kBatch))
+    return err(formatv("embed with positional encoding expects ids [..., T] with a fixed "
+                       "sequence length T, got {0}",
+                       ids.str()));
+  Shape s = ids.shape;
+  s.push_back(*dim);
+  return Types{TensorType(DType::F32, s)};
+}
+
+llvm::Expected<Types> shapeRuleMultiHeadAttention(const Node &n) {
+  if (auto e = expectF32(n))
+    return e;
+  auto heads = positiveAttr(n, "num_heads");
+  if (!heads)
+    return heads.takeError();
+  const Shape &x = n.input(0)->type().shape;
+  if (x.size() != 3 || x[1] == kBatch || x[2] == kBatch)
+    return err(formatv("multi_head_attention expects input [N, T, d_model] with fixed T and "
+                       "d_model, got {0}",
+                       n.input(0)->type().str()));
+  if (x[2] % *heads != 0)
+    return err(formatv("num_heads {0} does not divide d_model {1}", *heads, x[2]));
+  return Types{n.input(0)->type()};
+}
+
+llvm::Expected<Types> shapeRuleTransformerBlock(const Node &n) {
+  auto ffn = positiveAttr(n, "ffn_dim");
+  if (!ffn)
+    return ffn.takeError();
+  return shapeRuleMultiHeadAttention(n);
+}
+
+} // namespace gradc::ir
