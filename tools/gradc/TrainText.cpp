@@ -24,6 +24,7 @@
 #include "runtime/ThreadPool.h"
 
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
@@ -51,6 +52,34 @@ void fill(const rt::TextWindows &w, const std::vector<int64_t> &order, int64_t f
     std::memcpy(next.i32() + i * T, w.next.i32() + src * T, T * sizeof(int32_t));
   }
 }
+
+/// Writes the vocabulary (id -> byte) beside the saved params, so ids in
+/// and out of the model can be mapped back to characters.
+llvm::Error writeVocab(const std::string &dir, const std::string &vocab) {
+  llvm::SmallString<256> path(dir);
+  llvm::sys::path::append(path, "vocab.tsv");
+  std::error_code ec;
+  llvm::raw_fd_ostream out(path, ec);
+  if (ec)
+    return error("cannot write " + path.str() + ": " + ec.message());
+  out << "id\tbyte\tchar\n";
+  for (size_t id = 0; id < vocab.size(); ++id) {
+    unsigned char c = static_cast<unsigned char>(vocab[id]);
+    out << id << "\t" << unsigned(c) << "\t";
+    if (c == '\n')
+      out << "\\n";
+    else if (c == '\t')
+      out << "\\t";
+    else if (c >= 32 && c < 127)
+      out << vocab[id];
+    out << "\n";
+  }
+  out.close();
+  if (out.has_error())
+    return error("cannot write " + path.str() + ": " + out.error().message());
+  return llvm::Error::success();
+}
+
 
 } // namespace
 
@@ -151,8 +180,10 @@ llvm::Error runTrainText(const TrainOptions &o, const ir::Graph &g, rt::Executab
   if (!o.saveParams.empty()) {
     if (auto e = rt::saveParams(o.saveParams, params))
       return e;
+    if (auto e = writeVocab(o.saveParams, data->vocab))
+      return e;
     if (!o.quiet)
-      os << "saved params to " << o.saveParams << "\n";
+      os << "saved params and vocab.tsv to " << o.saveParams << "\n";
   }
   return llvm::Error::success();
 }
