@@ -178,4 +178,13 @@ void emitBroadcastMap(KernelCtx &k, const Shape &outShape, Value *out,
   });
 }
 
+llvm::Error emitNodeMap(KernelCtx &k, const ir::Node &n,
+                        llvm::function_ref<Value *(llvm::ArrayRef<Value *>)> combine) {
+  llvm::SmallVector<MapOperand, 3> ops;
+  for (unsigned i = 0; i < n.inputs().size(); ++i)
+    ops.push_back({k.in(i), k.inShape(i)});
+  emitBroadcastMap(k, k.outShape(), k.out(), ops, combine);
+  return llvm::Error::success();
+}
+
 } // namespace gradc::codegen

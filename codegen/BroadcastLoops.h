@@ -18,4 +18,9 @@ void emitBroadcastMap(KernelCtx &k, const Shape &outShape, llvm::Value *out,
                       llvm::ArrayRef<MapOperand> operands,
                       llvm::function_ref<llvm::Value *(llvm::ArrayRef<llvm::Value *>)> combine);
 
+/// The map of node `n`'s kernel: its result from its inputs, each broadcast
+/// to the result's shape (emitBroadcastMap over in(i), out()).
+llvm::Error emitNodeMap(KernelCtx &k, const ir::Node &n,
+                        llvm::function_ref<llvm::Value *(llvm::ArrayRef<llvm::Value *>)> combine);
+
 } // namespace gradc::codegen

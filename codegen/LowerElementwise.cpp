@@ -26,13 +26,7 @@ namespace {
 
 using ElemFn = llvm::function_ref<Value *(ArrayRef<Value *>)>;
 
-llvm::Error map(KernelCtx &k, const ir::Node &n, ElemFn f) {
-  llvm::SmallVector<MapOperand, 3> ops;
-  for (unsigned i = 0; i < n.inputs().size(); ++i)
-    ops.push_back({k.in(i), k.inShape(i)});
-  emitBroadcastMap(k, k.outShape(), k.out(), ops, f);
-  return llvm::Error::success();
-}
+llvm::Error map(KernelCtx &k, const ir::Node &n, ElemFn f) { return emitNodeMap(k, n, f); }
 
 } // namespace
 

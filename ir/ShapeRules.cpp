@@ -16,19 +16,23 @@ namespace gradc::ir {
 using Types = llvm::SmallVector<TensorType, 1>;
 using llvm::formatv;
 
-static llvm::Error err(const llvm::Twine &msg) {
+llvm::Error shapeRuleError(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
 
+static llvm::Error err(const llvm::Twine &msg) { return shapeRuleError(msg); }
+
 static std::string dimText(int64_t d) { return d == kBatch ? "N" : std::to_string(d); }
 
-static llvm::Error expectF32(const Node &n, unsigned i) {
+llvm::Error expectF32Input(const Node &n, unsigned i) {
   const TensorType &t = n.input(i)->type();
   if (t.dtype != DType::F32)
     return err(formatv("input {0} (%{1}) must be f32, got {2}", i, n.input(i)->name(),
                        t.str()));
   return llvm::Error::success();
 }
+
+static llvm::Error expectF32(const Node &n, unsigned i) { return expectF32Input(n, i); }
 
 llvm::Expected<Shape> broadcastShapes(const Shape &a, const Shape &b) {
   size_t rank = std::max(a.size(), b.size());
@@ -236,33 +240,33 @@ llvm::Expected<Types> shapeRuleLogSoftmaxGrad(const Node &n) {
 
 // ---- Losses -----------------------------------------------------------------
 
-static llvm::Error checkCrossEntropyOperands(const Node &n) {
+llvm::Error checkClassOperands(const Node &n, llvm::StringRef what) {
   if (auto e = expectF32(n, 0))
     return e;
-  const TensorType &logits = n.input(0)->type();
+  const TensorType &x = n.input(0)->type();
   const TensorType &labels = n.input(1)->type();
   if (labels.dtype != DType::I32)
     return err(formatv("labels (%{0}) must be i32 class indices, got {1}",
                        n.input(1)->name(), labels.str()));
-  if (logits.rank() < 1)
-    return err("logits must have a class axis (rank >= 1)");
-  Shape expect(logits.shape.begin(), logits.shape.end() - 1);
+  if (x.rank() < 1)
+    return err(formatv("{0} must have a class axis (rank >= 1)", what));
+  Shape expect(x.shape.begin(), x.shape.end() - 1);
   if (labels.shape != expect)
-    return err(formatv("labels shape {0} does not match logits {1} without the class "
-                       "axis (expected {2})",
-                       shapeToString(labels.shape), shapeToString(logits.shape),
+    return err(formatv("labels shape {0} does not match {1} {2} without the class "
+                       "axis (expected {3})",
+                       shapeToString(labels.shape), what, shapeToString(x.shape),
                        shapeToString(expect)));
   return llvm::Error::success();
 }
 
 llvm::Expected<Types> shapeRuleSoftmaxCrossEntropy(const Node &n) {
-  if (auto e = checkCrossEntropyOperands(n))
+  if (auto e = checkClassOperands(n, "logits"))
     return e;
   return Types{TensorType(DType::F32, {})};
 }
 
 llvm::Expected<Types> shapeRuleSoftmaxCrossEntropyGrad(const Node &n) {
-  if (auto e = checkCrossEntropyOperands(n))
+  if (auto e = checkClassOperands(n, "logits"))
     return e;
   if (n.input(2)->type() != TensorType(DType::F32, {}))
     return err("the incoming gradient must be an f32 scalar");

@@ -28,6 +28,15 @@ llvm::Expected<std::vector<int64_t>> normalizeAxes(const std::vector<int64_t> &a
 /// The shape after reducing `axes` (normalized) of `in`.
 Shape reducedShape(const Shape &in, const std::vector<int64_t> &axes, bool keepdims);
 
+/// An error for a shape rule to return (the caller prefixes the node).
+llvm::Error shapeRuleError(const llvm::Twine &msg);
+/// Errors unless input `i` of `n` is f32.
+llvm::Error expectF32Input(const Node &n, unsigned i);
+/// Checks the operands of a classification loss: input 0 f32[..., C]
+/// (`what`: "logits", "log-probabilities"), input 1 i32 labels of its shape
+/// without the class axis.
+llvm::Error checkClassOperands(const Node &n, llvm::StringRef what);
+
 /// Resolves a reshape target (entries > 0, or one -1 to infer) for `in`.
 /// The batch dimension may move but not be split or merged with others.
 llvm::Expected<Shape> resolveReshape(const Shape &in, const std::vector<int64_t> &target);

@@ -54,17 +54,8 @@ constexpr AttrSpec kCausalMaskAttrs[] = {{"size", AttrKind::Int, true}};
 constexpr AttrSpec kPositionalAttrs[] = {{"length", AttrKind::Int, true},
                                          {"dim", AttrKind::Int, true}};
 
-llvm::Error err(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
-llvm::Error expectF32(const Node &n, unsigned i) {
-  const TensorType &t = n.input(i)->type();
-  if (t.dtype != DType::F32)
-    return err(formatv("input {0} (%{1}) must be f32, got {2}", i, n.input(i)->name(),
-                       t.str()));
-  return llvm::Error::success();
-}
+llvm::Error err(const llvm::Twine &msg) { return shapeRuleError(msg); }
+llvm::Error expectF32(const Node &n, unsigned i) { return expectF32Input(n, i); }
 
 llvm::Error checkGeluMode(const Node &n) {
   std::string mode = n.attrs().getString("approximate", "none");
@@ -92,25 +83,6 @@ llvm::Expected<Types> broadcastAll(const Node &n, unsigned count) {
   return Types{TensorType(DType::F32, s)};
 }
 
-/// Shared by nll and its gradient: logp f32[..., C], labels i32[...].
-llvm::Error checkClassOperands(const Node &n) {
-  if (auto e = expectF32(n, 0))
-    return e;
-  const TensorType &x = n.input(0)->type();
-  const TensorType &labels = n.input(1)->type();
-  if (labels.dtype != DType::I32)
-    return err(formatv("labels (%{0}) must be i32 class indices, got {1}",
-                       n.input(1)->name(), labels.str()));
-  if (x.rank() < 1)
-    return err("log-probabilities must have a class axis (rank >= 1)");
-  Shape expect(x.shape.begin(), x.shape.end() - 1);
-  if (labels.shape != expect)
-    return err(formatv("labels shape {0} does not match {1} without the class axis "
-                       "(expected {2})",
-                       shapeToString(labels.shape), shapeToString(x.shape),
-                       shapeToString(expect)));
-  return llvm::Error::success();
-}
 
 llvm::Error expectScalarGrad(const Node &n, unsigned i) {
   if (n.input(i)->type() != TensorType(DType::F32, {}))
@@ -248,13 +220,13 @@ llvm::Expected<Types> shapeRuleBceWithLogits(const Node &n) {
 }
 
 llvm::Expected<Types> shapeRuleNll(const Node &n) {
-  if (auto e = checkClassOperands(n))
+  if (auto e = checkClassOperands(n, "log-probabilities"))
     return e;
   return Types{TensorType(DType::F32, {})};
 }
 
 llvm::Expected<Types> shapeRuleNllGrad(const Node &n) {
-  if (auto e = checkClassOperands(n))
+  if (auto e = checkClassOperands(n, "log-probabilities"))
     return e;
   if (auto e = expectScalarGrad(n, 2))
     return e;
