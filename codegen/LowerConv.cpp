@@ -66,20 +66,32 @@ ir::ConvGeom geomOf(const ir::Node &n) {
   return llvm::cantFail(ir::convGeom(n), "checked by shape inference");
 }
 
+/// Where row `r` of a column matrix (channel c, tap (p, q) of group `grp`)
+/// reads sample `n`: the input plane's first element, and the row and
+/// column offsets  tap * dilation - padding  of the tap.
+struct ColumnRow {
+  Value *planeBase, *hOff, *wOff;
+};
+ColumnRow columnRow(KernelCtx &k, const ir::ConvGeom &g, Value *n, Value *grp, Value *r) {
+  llvm::IRBuilder<> &b = k.b();
+  int64_t taps = g.kh * g.kw;
+  Value *plane0 = k.add(k.mul(n, k.i64c(g.c)), k.mul(grp, k.i64c(g.cg)));
+  Value *c = b.CreateUDiv(r, k.i64c(taps));
+  Value *t = b.CreateURem(r, k.i64c(taps));
+  Value *p = b.CreateUDiv(t, k.i64c(g.kw)), *q = b.CreateURem(t, k.i64c(g.kw));
+  return {k.mul(k.add(plane0, c), k.i64c(g.h * g.w)), affine(k, p, g.dh, -g.ph),
+          affine(k, q, g.dw, -g.pw)};
+}
+
 /// Unfolds group `grp` of sample `n` of x into col: row r = (c, p, q) of
 /// the group's taps, column = output pixel (i, j). Transposed: col is
 /// [P, K] instead of [K, P].
 void emitIm2col(KernelCtx &k, const ir::ConvGeom &g, Value *x, Value *n, Value *grp,
                 Value *col, bool transposed) {
   llvm::IRBuilder<> &b = k.b();
-  int64_t taps = g.kh * g.kw, K = g.colRows(), P = g.outPixels();
-  Value *plane0 = k.add(k.mul(n, k.i64c(g.c)), k.mul(grp, k.i64c(g.cg)));
+  int64_t K = g.colRows(), P = g.outPixels();
   k.loop(k.i64c(K), [&](Value *r) {
-    Value *c = b.CreateUDiv(r, k.i64c(taps));
-    Value *t = b.CreateURem(r, k.i64c(taps));
-    Value *p = b.CreateUDiv(t, k.i64c(g.kw)), *q = b.CreateURem(t, k.i64c(g.kw));
-    Value *planeBase = k.mul(k.add(plane0, c), k.i64c(g.h * g.w));
-    Value *hOff = affine(k, p, g.dh, -g.ph), *wOff = affine(k, q, g.dw, -g.pw);
+    auto [planeBase, hOff, wOff] = columnRow(k, g, n, grp, r);
     k.loop(k.i64c(g.oh), [&](Value *i) {
       Value *ih = b.CreateAdd(b.CreateMul(i, k.i64c(g.sh)), hOff);
       Value *hIn = inRange(k, ih, g.h);
@@ -102,14 +114,9 @@ void emitIm2col(KernelCtx &k, const ir::ConvGeom &g, Value *x, Value *n, Value *
 void emitCol2im(KernelCtx &k, const ir::ConvGeom &g, Value *col, Value *n, Value *grp,
                 Value *dx) {
   llvm::IRBuilder<> &b = k.b();
-  int64_t taps = g.kh * g.kw, K = g.colRows(), P = g.outPixels();
-  Value *plane0 = k.add(k.mul(n, k.i64c(g.c)), k.mul(grp, k.i64c(g.cg)));
+  int64_t K = g.colRows(), P = g.outPixels();
   k.loop(k.i64c(K), [&](Value *r) {
-    Value *c = b.CreateUDiv(r, k.i64c(taps));
-    Value *t = b.CreateURem(r, k.i64c(taps));
-    Value *p = b.CreateUDiv(t, k.i64c(g.kw)), *q = b.CreateURem(t, k.i64c(g.kw));
-    Value *planeBase = k.mul(k.add(plane0, c), k.i64c(g.h * g.w));
-    Value *hOff = affine(k, p, g.dh, -g.ph), *wOff = affine(k, q, g.dw, -g.pw);
+    auto [planeBase, hOff, wOff] = columnRow(k, g, n, grp, r);
     k.loop(k.i64c(g.oh), [&](Value *i) {
       Value *ih = b.CreateAdd(b.CreateMul(i, k.i64c(g.sh)), hOff);
       ifThen(k, inRange(k, ih, g.h), [&] {

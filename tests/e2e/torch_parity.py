@@ -15,6 +15,8 @@ import sys
 import numpy as np
 import torch
 
+from parity import Comparer
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -56,28 +58,15 @@ def main():
     loss = torch.nn.functional.cross_entropy(logits, torch.tensor(y, dtype=torch.long))
     loss.backward()
 
-    failures = 0
-
-    def compare(name, got, want):
-        nonlocal failures
-        got = np.asarray(got, dtype=np.float64)
-        want = np.asarray(want, dtype=np.float64)
-        if got.shape != want.shape:
-            print(f"FAIL {name}: shape {got.shape} != {want.shape}")
-            failures += 1
-            return
-        scale = max(np.abs(want).max(), 1e-12)
-        err = np.abs(got - want).max() / scale
-        ok = err <= 1e-5
-        failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {name}: max |gradc - torch| / max|torch| = {err:.2e}")
+    check = Comparer(tol=1e-5)
+    compare = check.compare
 
     compare("loss", np.load(os.path.join(out_dir, "loss.npy")), loss.item())
     for name in params:
         compare(name + ".grad", np.load(os.path.join(out_dir, name + ".grad.npy")),
                 t[name].grad.numpy())
-    print(f"torch parity: {5 - failures} ok, {failures} failing")
-    return 1 if failures else 0
+    print(f"torch parity: {5 - check.failures} ok, {check.failures} failing")
+    return 1 if check.failures else 0
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ import sys
 import numpy as np
 import torch
 
+from parity import Comparer
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -71,28 +73,15 @@ def main():
                                              torch.tensor(nxt, dtype=torch.long).reshape(-1))
     loss.backward()
 
-    failures = 0
-
-    def compare(name, got, want):
-        nonlocal failures
-        got = np.asarray(got, dtype=np.float64)
-        want = np.asarray(want, dtype=np.float64)
-        if got.shape != want.shape:
-            print(f"FAIL {name}: shape {got.shape} != {want.shape}")
-            failures += 1
-            return
-        scale = max(np.abs(want).max(), 1e-12)
-        err = np.abs(got - want).max() / scale
-        ok = err <= 1e-4
-        failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {name}: max |gradc - torch| / max|torch| = {err:.2e}")
+    check = Comparer(tol=1e-4)
+    compare = check.compare
 
     compare("loss", np.load(os.path.join(out_dir, "loss.npy")), loss.item())
     for name, p in named.items():
         compare(name + ".grad", np.load(os.path.join(out_dir, name + ".grad.npy")),
                 p.grad.numpy())
-    print(f"torch parity ({c}): {len(named) + 1 - failures} ok, {failures} failing")
-    return 1 if failures else 0
+    print(f"torch parity ({c}): {len(named) + 1 - check.failures} ok, {check.failures} failing")
+    return 1 if check.failures else 0
 
 
 if __name__ == "__main__":
