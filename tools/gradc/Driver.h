@@ -103,6 +103,15 @@ struct RunOptions {
   std::string outputDir;
 };
 
+struct SampleOptions {
+  std::string model;
+  std::string params;      // DIR of <param>.npy files and vocab.tsv
+  std::string prompt;      // "" = start of a line
+  int64_t length = 200;    // characters to generate
+  double temperature = 1.0; // 0 = always the most likely character
+  uint64_t seed = 1;
+};
+
 struct BenchOptions {
   std::string model;
   bool infer = false;             // time the forward pass instead of a training step
@@ -150,6 +159,8 @@ llvm::Error runTrainText(const TrainOptions &o, const ir::Graph &g, rt::Executab
                          rt::Executable &eval, const TextTrainConfig &c);
 llvm::Error runInference(const RunOptions &o);
 llvm::Error runGrad(const RunOptions &o);
+/// Generates text from a trained character-level language model.
+llvm::Error runSample(const SampleOptions &o);
 llvm::Error runOpt(const OptOptions &o);
 llvm::Error runBench(const BenchOptions &o);
 

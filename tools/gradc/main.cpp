@@ -1,6 +1,6 @@
 //===- tools/gradc/main.cpp - The gradc command line ----------------------===//
 //
-// gradc train | eval | run | grad | opt | bench | compile | export-params.
+// gradc train | eval | run | sample | grad | opt | bench | compile | export-params.
 // Every option is declared here, scoped to its subcommands, so
 // `gradc <cmd> --help` shows exactly what that command takes
 // (LLVM's own options are hidden). The commands live in the other files.
@@ -23,6 +23,8 @@ cl::OptionCategory Category("gradc options");
 
 cl::SubCommand TrainCmd("train", "JIT-compile a model's training step and train it on data");
 cl::SubCommand RunCmd("run", "Run inference: model outputs for inputs given as .npy files");
+cl::SubCommand SampleCmd("sample",
+                          "Generate text from a trained character-level language model");
 cl::SubCommand GradCmd("grad", "Write the loss and the gradient of every trainable param");
 cl::SubCommand OptCmd("opt", "Run the compiler pipeline and print or dump the IR");
 cl::SubCommand BenchCmd("bench", "Time a model's compiled training step or inference");
@@ -32,11 +34,11 @@ cl::SubCommand EvalCmd("eval", "Loss, accuracy and confusion matrix of trained p
 cl::SubCommand ExportCmd("export-params",
                          "Write the params of a training checkpoint as a .npy directory");
 
-cl::SubCommandGroup AllCmds({&TrainCmd, &RunCmd, &GradCmd, &OptCmd, &BenchCmd, &CompileCmd,
+cl::SubCommandGroup AllCmds({&TrainCmd, &RunCmd, &SampleCmd, &GradCmd, &OptCmd, &BenchCmd, &CompileCmd,
                              &EvalCmd});
 cl::SubCommandGroup RunGradCmds({&RunCmd, &GradCmd});
-cl::SubCommandGroup ParamCmds({&RunCmd, &GradCmd, &EvalCmd});
-cl::SubCommandGroup ExecCmds({&TrainCmd, &RunCmd, &GradCmd, &EvalCmd, &BenchCmd});
+cl::SubCommandGroup ParamCmds({&RunCmd, &SampleCmd, &GradCmd, &EvalCmd});
+cl::SubCommandGroup ExecCmds({&TrainCmd, &RunCmd, &SampleCmd, &GradCmd, &EvalCmd, &BenchCmd});
 cl::SubCommandGroup DataCmds({&TrainCmd, &EvalCmd});
 
 cl::opt<std::string> Model(cl::Positional, cl::desc("<model.pbtxt|model.pb>"), cl::Required,
@@ -171,6 +173,23 @@ cl::opt<std::string> OutputDir("output-dir", cl::desc("Directory for the .npy re
                                cl::value_desc("DIR"), cl::Required, cl::sub(RunGradCmds),
                                cl::cat(Category));
 
+// sample
+cl::opt<std::string> Prompt("prompt",
+                            cl::desc("Text the generated text continues (default: the start "
+                                     "of a line)"),
+                            cl::value_desc("TEXT"), cl::sub(SampleCmd), cl::cat(Category));
+cl::opt<int64_t> Length("length", cl::desc("Characters to generate (default 200)"),
+                        cl::init(200), cl::value_desc("N"), cl::sub(SampleCmd),
+                        cl::cat(Category));
+cl::opt<double> Temperature("temperature",
+                            cl::desc("Divide the logits by T before sampling: below 1 is "
+                                     "more conservative, 0 always takes the most likely "
+                                     "character (default 1)"),
+                            cl::init(1.0), cl::value_desc("T"), cl::sub(SampleCmd),
+                            cl::cat(Category));
+cl::opt<uint64_t> SampleSeed("seed", cl::desc("Seed of the sampler (default 1)"), cl::init(1),
+                             cl::value_desc("N"), cl::sub(SampleCmd), cl::cat(Category));
+
 // opt
 cl::opt<bool> OptTrain("train", cl::desc("Build the training step (autodiff + optimizer)"),
                        cl::sub(OptCmd), cl::cat(Category));
@@ -271,6 +290,8 @@ int main(int argc, char **argv) {
       "  gradc eval MODEL --params DIR [--data SPEC]\n"
       "  gradc export-params CHECKPOINT --output-dir DIR\n"
       "  gradc run MODEL --params DIR --input NAME=FILE.npy --output-dir DIR\n"
+      "  gradc sample MODEL --params DIR [--prompt TEXT] [--length N] [--temperature T]\n"
+      "              [--seed N]\n"
       "  gradc grad MODEL --params DIR --input NAME=FILE.npy ... --output-dir DIR\n"
       "  gradc opt MODEL [--train] [--print-ir-after-all] [--print-llvm] ...\n"
       "  gradc bench MODEL [--infer] [--batch N] [--threads N] [--steps N] [--json]\n"
@@ -281,7 +302,7 @@ int main(int argc, char **argv) {
       "Run 'gradc <command> --help' for a command's options; docs/TRAINING.md is the guide.\n");
 
   Error err = Error::success();
-  if (TrainCmd || RunCmd || GradCmd || EvalCmd || BenchCmd)
+  if (TrainCmd || RunCmd || SampleCmd || GradCmd || EvalCmd || BenchCmd)
     rt::setNumThreads(Threads);
   if (TrainCmd) {
     driver::TrainOptions o;
@@ -352,6 +373,15 @@ int main(int argc, char **argv) {
     o.inputs.assign(Inputs.begin(), Inputs.end());
     o.outputDir = OutputDir;
     err = RunCmd ? driver::runInference(o) : driver::runGrad(o);
+  } else if (SampleCmd) {
+    driver::SampleOptions o;
+    o.model = Model;
+    o.params = Params;
+    o.prompt = Prompt;
+    o.length = Length;
+    o.temperature = Temperature;
+    o.seed = SampleSeed;
+    err = driver::runSample(o);
   } else if (OptCmd) {
     driver::OptOptions o;
     o.model = Model;
@@ -393,7 +423,7 @@ int main(int argc, char **argv) {
       o.commandLine += std::string(" ") + argv[i];
     err = driver::runCompile(o);
   } else {
-    errs() << "gradc: error: no command given (train, eval, run, grad, opt, bench, compile or "
+    errs() << "gradc: error: no command given (train, eval, run, sample, grad, opt, bench, compile or "
               "export-params); see gradc --help\n";
     return 1;
   }
