@@ -206,8 +206,11 @@ llvm::Error BatchIterator::fill(int64_t b, Tensor &features, Tensor &labels) con
                                data_.source, n, sample, dtypeName(features.dtype()),
                                shapeToString(features.shape())));
   int64_t rows = features.shape()[0];
-  if (labels.dtype() != DType::I32 || labels.shape() != Shape{rows})
-    return error(llvm::formatv("{0}: labels of a batch of {1} need i32[{1}], got {2}{3}",
+  bool binary = labels.dtype() == DType::F32 &&
+                (labels.shape() == Shape{rows} || labels.shape() == Shape{rows, 1});
+  if (!binary && (labels.dtype() != DType::I32 || labels.shape() != Shape{rows}))
+    return error(llvm::formatv("{0}: labels of a batch of {1} need i32[{1}] (or f32[{1}] or "
+                               "f32[{1}, 1] targets), got {2}{3}",
                                data_.source, rows, dtypeName(labels.dtype()),
                                shapeToString(labels.shape())));
   const float *src = data_.features.f32();
@@ -215,10 +218,14 @@ llvm::Error BatchIterator::fill(int64_t b, Tensor &features, Tensor &labels) con
   const int64_t *idx = order_.data() + b * batchSize_;
   for (int64_t i = 0; i < n; ++i) {
     std::memcpy(dst + i * sample, src + idx[i] * sample, sample * sizeof(float));
-    labels.i32()[i] = data_.labels.i32()[idx[i]];
+    int32_t label = data_.labels.i32()[idx[i]];
+    if (binary)
+      labels.f32()[i] = static_cast<float>(label);
+    else
+      labels.i32()[i] = label;
   }
   std::memset(dst + n * sample, 0, (rows - n) * sample * sizeof(float));
-  std::memset(labels.i32() + n, 0, (rows - n) * sizeof(int32_t));
+  std::memset(static_cast<char *>(labels.data()) + n * 4, 0, (rows - n) * 4);
   return llvm::Error::success();
 }
 

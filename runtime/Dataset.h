@@ -79,7 +79,8 @@ public:
   int64_t batchSize() const { return batchSize_; }
 
   /// Copies batch `b`'s samples into `features` (f32 [B, ...], B >= its
-  /// length, same values per sample as the data set) and `labels` (i32 [B]).
+  /// length, same values per sample as the data set) and `labels` (i32 [B],
+  /// or f32 [B] / [B, 1]: binary targets, the labels as floats).
   /// Rows past the batch's length are zeroed.
   llvm::Error fill(int64_t b, Tensor &features, Tensor &labels) const;
 

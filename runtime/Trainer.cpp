@@ -6,6 +6,7 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -36,8 +37,14 @@ llvm::Error Trainer::check(const Dataset &set) const {
   if (x->shape.empty() || x->shape[0] != kBatch || x->dtype != DType::F32)
     return err("input '" + x->name + "' must be f32 with the batch dimension N first to "
                "take training samples");
-  if (y->shape != Shape{kBatch} || y->dtype != DType::I32)
-    return err("input '" + y->name + "' must be i32[N] to take class labels");
+  bool binary = y->dtype == DType::F32 &&
+                (y->shape == Shape{kBatch} || y->shape == Shape{kBatch, 1});
+  if (!binary && (y->shape != Shape{kBatch} || y->dtype != DType::I32))
+    return err("input '" + y->name + "' must be i32[N] to take class labels (or f32[N] or "
+               "f32[N, 1] to take binary targets)");
+  if (binary)
+    if (auto e = set.validateLabels(2))
+      return e;
   if (set.count() == 0)
     return err(set.source + ": the data set is empty");
   int64_t sample = set.sampleSize();
@@ -61,18 +68,27 @@ int classifierOutput(const Session &s) {
   return -1;
 }
 
-/// Counts the rows of `logits` whose argmax is the label; with `confusion`
-/// (classes x classes), also tallies (label, prediction) pairs of labels in range.
-int64_t countCorrect(const Tensor &logits, const Tensor &labels, int64_t n,
+/// Classes an [N, C] output tells apart: C, or 2 for one score per sample.
+int64_t outputClasses(const Tensor &out) { return std::max<int64_t>(out.shape()[1], 2); }
+
+/// Counts the rows of `logits` whose prediction is the label; with `confusion`
+/// (classes x classes), also tallies (label, prediction) pairs of labels in
+/// range. The prediction of an [N, C] output is its argmax; of an [N, 1]
+/// output (binary), 1 when the score is above `threshold`. Labels are i32
+/// classes or f32 binary targets.
+int64_t countCorrect(const Tensor &logits, const Tensor &labels, int64_t n, float threshold,
                      std::vector<int64_t> *confusion = nullptr) {
-  int64_t classes = logits.shape()[1], correct = 0;
+  int64_t width = logits.shape()[1], classes = outputClasses(logits), correct = 0;
   for (int64_t i = 0; i < n; ++i) {
-    const float *row = logits.f32() + i * classes;
+    const float *row = logits.f32() + i * width;
     int64_t best = 0;
-    for (int64_t c = 1; c < classes; ++c)
+    if (width == 1)
+      best = row[0] > threshold;
+    for (int64_t c = 1; c < width; ++c)
       if (row[c] > row[best])
         best = c;
-    int32_t label = labels.i32()[i];
+    int32_t label = labels.dtype() == DType::F32 ? static_cast<int32_t>(labels.f32()[i])
+                                                 : labels.i32()[i];
     correct += best == label;
     if (confusion && label >= 0 && label < classes)
       (*confusion)[label * classes + best] += 1;
@@ -141,7 +157,7 @@ Trainer::runEpoch(const Dataset &set, TrainPosition &pos,
     ++pos.batch;
     pos.lossSum += loss->f32()[0];
     if (out >= 0)
-      pos.correct += countCorrect(s.buffer(out), *y, batch);
+      pos.correct += countCorrect(s.buffer(out), *y, batch, cfg_.binaryThreshold);
     pos.samples += batch;
     step_ = pos.step;
     if (afterStep) {
@@ -202,12 +218,13 @@ llvm::Expected<EvalStats> Trainer::evaluate(const Dataset &set, bool confusion) 
       return e;
     st.loss += static_cast<double>(loss->f32()[0]) * n; // the loss is a batch mean
     if (out >= 0) {
-      int64_t classes = s.buffer(out).shape()[1];
+      int64_t classes = outputClasses(s.buffer(out));
       if (confusion && st.confusion.empty()) {
         st.classes = classes;
         st.confusion.assign(classes * classes, 0);
       }
-      correct += countCorrect(s.buffer(out), *y, n, confusion ? &st.confusion : nullptr);
+      correct += countCorrect(s.buffer(out), *y, n, cfg_.binaryThreshold,
+                              confusion ? &st.confusion : nullptr);
     }
   }
   st.samples = count;

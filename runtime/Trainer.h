@@ -11,7 +11,9 @@
 // it is all a checkpoint needs, because the shuffle of an epoch is a pure
 // function of (seed, epoch), so an epoch can be continued at any batch. Evaluation runs the eval
 // step (forward + loss, no update) over every sample in chunks. Accuracy is the argmax of the first
-// [N, C] output against the labels.
+// [N, C] output against the labels; for an [N, 1] output (binary targets:
+// an f32 labels input takes the labels 0/1 as floats) the score against a
+// threshold.
 //
 // The trainer sees only Executables and named buffers, never the graph.
 //
@@ -43,6 +45,9 @@ struct TrainerConfig {
   std::string features; // input buffer fed with samples
   std::string labels;   // input buffer fed with labels
   int64_t evalChunk = 1024;
+  /// An [N, 1] output predicts class 1 when above this: 0.5 for a
+  /// probability or a 0/1 step, 0 for logits.
+  float binaryThreshold = 0.5f;
 };
 
 struct EpochStats {

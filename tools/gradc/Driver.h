@@ -170,6 +170,12 @@ int64_t labelClasses(const ir::Graph &g, llvm::StringRef inputName);
 /// Errors on the first label outside [0, classes), naming `where` and the record.
 llvm::Error checkLabels(const rt::Tensor &labels, int64_t classes, const std::string &where,
                         const char *what = "label");
+/// Picks the features and labels inputs: the training config's, else the
+/// first f32 and the first i32 data input.
+llvm::Error pickDataInputs(const ir::Graph &g, std::string &features, std::string &labels);
+/// The score above which a model's [N, 1] output predicts class 1: 0 when
+/// it is the logits of bce_with_logits, else 0.5 (a probability or a step).
+float binaryThreshold(const ir::Graph &g);
 /// True when input `inputName` holds the ids of an embedding (a table's rows).
 bool feedsEmbedding(const ir::Graph &g, llvm::StringRef inputName);
 

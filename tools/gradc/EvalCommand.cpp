@@ -40,19 +40,9 @@ llvm::Error runEval(const EvalOptions &o) {
   if (!g)
     return g.takeError();
   rt::TrainerConfig cfg;
-  cfg.features = (*g)->training.features;
-  cfg.labels = (*g)->training.labels;
-  for (const ir::Value *in : (*g)->inputs()) {
-    if (in->role != ir::InputRole::Data)
-      continue;
-    if (cfg.features.empty() && in->type().dtype == DType::F32)
-      cfg.features = in->name();
-    if (cfg.labels.empty() && in->type().dtype == DType::I32)
-      cfg.labels = in->name();
-  }
-  if (cfg.features.empty() || cfg.labels.empty())
-    return error("cannot tell which inputs take the features and the labels; set "
-                 "training { data { features: \"x\" labels: \"y\" } } in the model");
+  if (auto e = pickDataInputs(**g, cfg.features, cfg.labels))
+    return e;
+  cfg.binaryThreshold = binaryThreshold(**g);
   int64_t classes = labelClasses(**g, cfg.labels);
   auto exe = compileEvalStep(o.model);
   if (!exe)

@@ -28,6 +28,34 @@ int64_t labelClasses(const ir::Graph &g, llvm::StringRef inputName) {
   return 0;
 }
 
+/// Picks the features and labels inputs: the training config's, else the
+/// first f32 and the first i32 data input.
+llvm::Error pickDataInputs(const ir::Graph &g, std::string &features, std::string &labels) {
+  features = g.training.features;
+  labels = g.training.labels;
+  for (const ir::Value *in : g.inputs()) {
+    if (in->role != ir::InputRole::Data)
+      continue;
+    if (features.empty() && in->type().dtype == DType::F32)
+      features = in->name();
+    if (labels.empty() && in->type().dtype == DType::I32)
+      labels = in->name();
+  }
+  if (features.empty() || labels.empty())
+    return error("cannot tell which inputs take the features and the labels; set "
+                 "training { data { features: \"x\" labels: \"y\" } } in the model");
+  return llvm::Error::success();
+}
+
+float binaryThreshold(const ir::Graph &g) {
+  if (g.outputs.empty())
+    return 0.5f;
+  for (const auto &n : g.nodes())
+    if (n->op() == ir::OpKind::BceWithLogits && n->input(0) == g.outputs[0])
+      return 0.0f;
+  return 0.5f;
+}
+
 bool feedsEmbedding(const ir::Graph &g, llvm::StringRef inputName) {
   for (const auto &n : g.nodes())
     if (n->op() == ir::OpKind::Embedding && n->input(0)->isInput() &&

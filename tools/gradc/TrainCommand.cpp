@@ -28,25 +28,6 @@ namespace gradc::driver {
 
 namespace {
 
-/// Picks the features and labels inputs: the training config's, else the
-/// first f32 and the first i32 data input.
-llvm::Error pickDataInputs(const ir::Graph &g, std::string &features, std::string &labels) {
-  features = g.training.features;
-  labels = g.training.labels;
-  for (const ir::Value *in : g.inputs()) {
-    if (in->role != ir::InputRole::Data)
-      continue;
-    if (features.empty() && in->type().dtype == DType::F32)
-      features = in->name();
-    if (labels.empty() && in->type().dtype == DType::I32)
-      labels = in->name();
-  }
-  if (features.empty() || labels.empty())
-    return error("cannot tell which inputs take the features and the labels; set "
-                 "training { data { features: \"x\" labels: \"y\" } } in the model");
-  return llvm::Error::success();
-}
-
 /// "0.001", not formatv's fixed "0.00".
 std::string shortNumber(double v) {
   char buf[32];
@@ -151,6 +132,7 @@ llvm::Error runTrain(const TrainOptions &o) {
   cfg.schedule = *sched;
   if (auto e = pickDataInputs(g, cfg.features, cfg.labels))
     return e;
+  cfg.binaryThreshold = binaryThreshold(g);
   if (!o.augment.empty()) {
     auto aug = rt::parseAugment(o.augment);
     if (!aug)
