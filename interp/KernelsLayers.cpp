@@ -28,4 +28,12 @@ llvm::Error kernelTransformerBlock(const ir::Node &n, TensorIns, TensorOuts) {
   return notExpanded(n);
 }
 
+llvm::Error kernelConv(const ir::Node &n, TensorIns, TensorOuts) { return notExpanded(n); }
+llvm::Error kernelBatchNormLayer(const ir::Node &n, TensorIns, TensorOuts) {
+  return notExpanded(n);
+}
+llvm::Error kernelResidualBlock(const ir::Node &n, TensorIns, TensorOuts) {
+  return notExpanded(n);
+}
+
 } // namespace gradc::interp

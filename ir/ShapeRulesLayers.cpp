@@ -9,9 +9,13 @@
 //   layer_norm   x            -> x                     (trailing `dims` fixed)
 //   embed        ids i32[...] -> [..., dim]; positional needs ids [..., T]
 //   multi_head_attention x[N, T, D] -> x's type; num_heads divides D
+//   conv         x[N, C, H, W] -> [N, out_channels, OH, OW] (conv2d's sizes)
+//   batchnorm    x[N, C] or [N, C, H, W] -> x
+//   residual_block x[N, C, H, W] -> [N, channels, ceil(H/stride), ceil(W/stride)]
 //
 //===----------------------------------------------------------------------===//
 #include "ir/ShapeRules.h"
+#include "ir/Vision.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -130,6 +134,72 @@ llvm::Expected<Types> shapeRuleTransformerBlock(const Node &n) {
   if (!ffn)
     return ffn.takeError();
   return shapeRuleMultiHeadAttention(n);
+}
+
+namespace {
+
+/// x must be an f32 image [N, C, H, W] with fixed C, H, W.
+llvm::Error expectImage(const Node &n) {
+  const TensorType &x = n.input(0)->type();
+  if (x.dtype != DType::F32 || x.rank() != 4 || x.shape[1] == kBatch || x.shape[2] == kBatch ||
+      x.shape[3] == kBatch)
+    return err(formatv("{0} expects an f32 image [N, C, H, W], got {1}", opName(n.op()),
+                       x.str()));
+  return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Expected<Types> shapeRuleConv(const Node &n) {
+  if (auto e = expectImage(n))
+    return e;
+  auto out = positiveAttr(n, "out_channels");
+  if (!out)
+    return out.takeError();
+  const Shape &x = n.input(0)->type().shape;
+  auto k = pairAttr(n.attrs(), "kernel_size", {0, 0});
+  auto s = pairAttr(n.attrs(), "stride", {1, 1});
+  auto p = pairAttr(n.attrs(), "padding", {0, 0});
+  auto d = pairAttr(n.attrs(), "dilation", {1, 1});
+  for (int i = 0; i < 2; ++i)
+    if (k[i] < 1 || s[i] < 1 || d[i] < 1 || p[i] < 0)
+      return err(formatv("conv needs kernel_size, stride, dilation >= 1 and padding >= 0, got "
+                         "kernel_size [{0}, {1}], stride [{2}, {3}], dilation [{4}, {5}], "
+                         "padding [{6}, {7}]",
+                         k[0], k[1], s[0], s[1], d[0], d[1], p[0], p[1]));
+  int64_t groups = n.attrs().getInt("groups", 1);
+  if (groups < 1 || x[1] % groups || *out % groups)
+    return err(formatv("groups {0} must divide the input channels ({1}) and out_channels ({2})",
+                       groups, x[1], *out));
+  auto oh = convOutSize("height", x[2], k[0], s[0], p[0], d[0]);
+  if (!oh)
+    return oh.takeError();
+  auto ow = convOutSize("width", x[3], k[1], s[1], p[1], d[1]);
+  if (!ow)
+    return ow.takeError();
+  return Types{TensorType(DType::F32, {x[0], *out, *oh, *ow})};
+}
+
+llvm::Expected<Types> shapeRuleBatchNormLayer(const Node &n) {
+  const TensorType &x = n.input(0)->type();
+  if (x.dtype != DType::F32 || (x.rank() != 2 && x.rank() != 4) || x.shape[1] == kBatch)
+    return err(formatv("batchnorm expects f32 [N, C] or [N, C, H, W], got {0}", x.str()));
+  if (n.attrs().getFloat("eps", 1e-5) <= 0)
+    return err("batchnorm eps must be > 0");
+  return Types{x};
+}
+
+llvm::Expected<Types> shapeRuleResidualBlock(const Node &n) {
+  if (auto e = expectImage(n))
+    return e;
+  const Shape &x = n.input(0)->type().shape;
+  int64_t c = n.attrs().getInt("channels", x[1]), stride = n.attrs().getInt("stride", 1);
+  if (c < 1 || stride < 1)
+    return err(formatv("residual_block needs channels >= 1 and stride >= 1, got {0} and {1}",
+                       c, stride));
+  // 3x3 convolutions with padding 1: (H + 2 - 3) / stride + 1 = ceil(H / stride).
+  return Types{TensorType(DType::F32, {x[0], c, (x[2] - 1) / stride + 1,
+                                       (x[3] - 1) / stride + 1})};
 }
 
 } // namespace gradc::ir

@@ -28,6 +28,17 @@ constexpr AttrSpec kActivationGradAttrs[] = {{"op", AttrKind::String, true},
                                              {"approximate", AttrKind::String, false}};
 constexpr AttrSpec kDenseAttrs[] = {{"units", AttrKind::Int, true},
                                     {"bias", AttrKind::Int, false}};
+constexpr AttrSpec kConvLayerAttrs[] = {{"out_channels", AttrKind::Int, true},
+                                        {"kernel_size", AttrKind::Ints, true, true},
+                                        {"stride", AttrKind::Ints, false, true},
+                                        {"padding", AttrKind::Ints, false, true},
+                                        {"dilation", AttrKind::Ints, false, true},
+                                        {"groups", AttrKind::Int, false},
+                                        {"bias", AttrKind::Int, false}};
+constexpr AttrSpec kBatchNormLayerAttrs[] = {{"eps", AttrKind::Float, false},
+                                             {"momentum", AttrKind::Float, false}};
+constexpr AttrSpec kResidualAttrs[] = {{"channels", AttrKind::Int, false},
+                                       {"stride", AttrKind::Int, false}};
 constexpr AttrSpec kRecurrentAttrs[] = {{"hidden_size", AttrKind::Int, true}};
 constexpr AttrSpec kLayerNormAttrs[] = {{"dims", AttrKind::Int, false},
                                         {"eps", AttrKind::Float, false}};
@@ -107,6 +118,12 @@ std::optional<llvm::ArrayRef<AttrSpec>> seqOpAttrs(OpKind k) {
     return llvm::ArrayRef<AttrSpec>(kExtremumGradAttrs);
   case OpKind::Dense:
     return llvm::ArrayRef<AttrSpec>(kDenseAttrs);
+  case OpKind::Conv:
+    return llvm::ArrayRef<AttrSpec>(kConvLayerAttrs);
+  case OpKind::BatchNormLayer:
+    return llvm::ArrayRef<AttrSpec>(kBatchNormLayerAttrs);
+  case OpKind::ResidualBlock:
+    return llvm::ArrayRef<AttrSpec>(kResidualAttrs);
   case OpKind::Rnn:
   case OpKind::Lstm:
   case OpKind::Gru:

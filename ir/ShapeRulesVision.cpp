@@ -69,8 +69,8 @@ static llvm::Error checkImage(const Value *x, const char *what) {
 
 /// out = floor((in + 2p - d(k-1) - 1) / s) + 1, or an error when the
 /// (dilated) window does not fit the padded input.
-static llvm::Expected<int64_t> outSize(const char *axis, int64_t in, int64_t k, int64_t s,
-                                       int64_t p, int64_t d) {
+llvm::Expected<int64_t> convOutSize(const char *axis, int64_t in, int64_t k, int64_t s,
+                                    int64_t p, int64_t d) {
   int64_t extent = d * (k - 1) + 1;
   if (extent > in + 2 * p)
     return err(formatv("kernel {0} {1}{2} is larger than the padded input {0} {3} "
@@ -123,10 +123,10 @@ llvm::Expected<ConvGeom> convGeom(const Node &n) {
   auto p = pairAttr(n.attrs(), "padding", {0, 0});
   auto d = pairAttr(n.attrs(), "dilation", {1, 1});
   g.sh = s[0], g.sw = s[1], g.ph = p[0], g.pw = p[1], g.dh = d[0], g.dw = d[1];
-  auto oh = outSize("height", g.h, g.kh, g.sh, g.ph, g.dh);
+  auto oh = convOutSize("height", g.h, g.kh, g.sh, g.ph, g.dh);
   if (!oh)
     return oh.takeError();
-  auto ow = outSize("width", g.w, g.kw, g.sw, g.pw, g.dw);
+  auto ow = convOutSize("width", g.w, g.kw, g.sw, g.pw, g.dw);
   if (!ow)
     return ow.takeError();
   g.oh = *oh, g.ow = *ow;
@@ -153,10 +153,10 @@ llvm::Expected<PoolGeom> poolGeom(const Node &n) {
   if (2 * g.ph > g.kh || 2 * g.pw > g.kw)
     return err(formatv("padding [{0}, {1}] must be at most half the kernel [{2}, {3}]", g.ph,
                        g.pw, g.kh, g.kw));
-  auto oh = outSize("height", g.h, g.kh, g.sh, g.ph, 1);
+  auto oh = convOutSize("height", g.h, g.kh, g.sh, g.ph, 1);
   if (!oh)
     return oh.takeError();
-  auto ow = outSize("width", g.w, g.kw, g.sw, g.pw, 1);
+  auto ow = convOutSize("width", g.w, g.kw, g.sw, g.pw, 1);
   if (!ow)
     return ow.takeError();
   g.oh = *oh, g.ow = *ow;

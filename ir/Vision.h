@@ -23,6 +23,12 @@ namespace gradc::ir {
 std::array<int64_t, 2> pairAttr(const Attrs &a, const std::string &name,
                                 std::array<int64_t, 2> dflt);
 
+/// One output dimension of a convolution or pooling window:
+/// floor((in + 2p - d(k-1) - 1) / s) + 1, or an error naming `axis` when the
+/// (dilated) window is larger than the padded input.
+llvm::Expected<int64_t> convOutSize(const char *axis, int64_t in, int64_t k, int64_t s,
+                                    int64_t p, int64_t d);
+
 /// conv2d over x[N,C,H,W] with w[O,C/groups,KH,KW] -> y[N,O,OH,OW].
 struct ConvGeom {
   int64_t c, h, w;     // input channels and size

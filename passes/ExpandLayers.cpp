@@ -36,6 +36,20 @@
 //   transformer_block  pre-LayerNorm: y1 = x + attention(ln1(x)),
 //               y = y1 + ffn2(gelu(ffn1(ln2(y1)))) (exact GELU), params
 //               under P.ln1, P.attn, P.ln2, P.ffn1 [ffn_dim, D], P.ffn2
+//   conv        P.weight [O, C/groups, KH, KW], P.bias [O] (bias=1):
+//               U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = C/groups*KH*KW
+//               (nn.Conv2d); one conv2d with the layer's stride, padding,
+//               dilation, groups
+//   batchnorm   P.weight (ones), P.bias (zeros), frozen P.running_mean
+//               (zeros) and P.running_var (ones) (nn.BatchNorm1d/2d); one
+//               batch_norm (train-mode makes it use batch statistics)
+//   residual_block  x [N, C, H, W] -> C' = channels (default C), stride s:
+//               y = relu(bn2(conv2(relu(bn1(conv1(x))))) + skip(x)), 3x3
+//               convolutions with padding 1 (conv1 has the stride); skip is
+//               x, or when s > 1 or C' != C the projection
+//               proj_bn(proj(x)), a 1x1 convolution with stride s and no
+//               bias; params under P.conv1, P.bn1, P.conv2, P.bn2, P.proj,
+//               P.proj_bn
 // Recurrent layers take x [N, T, E] (batch first) and return every hidden
 // state [N, T, H], starting from h_0 = c_0 = 0 like torch's default. They are
 // unrolled over the static T: the input projection of all steps is one
@@ -47,8 +61,11 @@
 #include "passes/GradEmitter.h"
 #include "passes/Passes.h"
 
+#include "ir/Vision.h"
+
 #include "llvm/Support/FormatVariadic.h"
 
+#include <array>
 #include <cmath>
 
 namespace gradc::passes {
@@ -86,8 +103,10 @@ private:
     return n.loc.modelNode.empty() ? n.result()->name() : n.loc.modelNode;
   }
 
-  /// The param prefix.name of `shape`: the declared one, or a new one.
-  Value *param(const std::string &name, Shape shape, ir::Initializer init) {
+  /// The param prefix.name of `shape`: the declared one, or a new one
+  /// (trainable, or frozen: a buffer such as a running statistic).
+  Value *param(const std::string &name, Shape shape, ir::Initializer init,
+               bool trainable = true) {
     if (err_)
       return nullptr;
     std::string full = prefix_ + "." + name;
@@ -104,7 +123,7 @@ private:
       }
       return v;
     }
-    return g_.addParam(full, want, init);
+    return g_.addParam(full, want, init, trainable);
   }
   static ir::Initializer uniform(double bound) {
     ir::Initializer i;
@@ -141,6 +160,17 @@ private:
   }
 
   llvm::Expected<Value *> dense();
+  struct ConvSpec {
+    int64_t out;
+    std::array<int64_t, 2> kernel, stride, padding, dilation;
+    int64_t groups = 1;
+    bool bias = true;
+  };
+  Value *convOf(Value *x, const ConvSpec &c, const std::string &out);
+  Value *batchNormOf(Value *x, double eps, double momentum, const std::string &out);
+  llvm::Expected<Value *> conv();
+  llvm::Expected<Value *> batchNorm();
+  llvm::Expected<Value *> residualBlock();
   Value *denseOf(Value *x, int64_t units, bool bias, const std::string &out);
   Value *layerNormOf(Value *x, int64_t dims, double eps);
   Value *attentionOf(Value *x, int64_t h, bool causal);
@@ -180,6 +210,81 @@ Value *Expander::denseOf(Value *x, int64_t units, bool bias, const std::string &
 llvm::Expected<Value *> Expander::dense() {
   return finish(denseOf(n_.input(0), n_.attrs().getInt("units", 0),
                         n_.attrs().getInt("bias", 1) != 0, "y"));
+}
+
+Value *Expander::convOf(Value *x, const ConvSpec &c, const std::string &out) {
+  if (!x || err_)
+    return nullptr;
+  int64_t cin = x->type().shape[1], cg = cin / c.groups;
+  double bound = 1.0 / std::sqrt(double(cg * c.kernel[0] * c.kernel[1]));
+  std::vector<Value *> ins{x, param("weight", {c.out, cg, c.kernel[0], c.kernel[1]},
+                                    uniform(bound))};
+  if (c.bias)
+    ins.push_back(param("bias", {c.out}, uniform(bound)));
+  Attrs a;
+  a.set("stride", std::vector<int64_t>{c.stride[0], c.stride[1]});
+  a.set("padding", std::vector<int64_t>{c.padding[0], c.padding[1]});
+  a.set("dilation", std::vector<int64_t>{c.dilation[0], c.dilation[1]});
+  a.set("groups", c.groups);
+  return op(OpKind::Conv2d, ins, std::move(a), out);
+}
+
+llvm::Expected<Value *> Expander::conv() {
+  const Attrs &a = n_.attrs();
+  ConvSpec c{a.getInt("out_channels", 0), ir::pairAttr(a, "kernel_size", {1, 1}),
+             ir::pairAttr(a, "stride", {1, 1}), ir::pairAttr(a, "padding", {0, 0}),
+             ir::pairAttr(a, "dilation", {1, 1}), a.getInt("groups", 1),
+             a.getInt("bias", 1) != 0};
+  return finish(convOf(n_.input(0), c, "y"));
+}
+
+Value *Expander::batchNormOf(Value *x, double eps, double momentum, const std::string &out) {
+  if (!x || err_)
+    return nullptr;
+  Shape c{x->type().shape[1]};
+  Value *w = param("weight", c, constant(1.0));
+  Value *b = param("bias", c, ir::Initializer{});
+  Value *rm = param("running_mean", c, ir::Initializer{}, /*trainable=*/false);
+  Value *rv = param("running_var", c, constant(1.0), /*trainable=*/false);
+  Attrs a;
+  a.set("eps", eps);
+  a.set("momentum", momentum);
+  return op(OpKind::BatchNorm, {x, w, b, rm, rv}, std::move(a), out);
+}
+
+llvm::Expected<Value *> Expander::batchNorm() {
+  return finish(batchNormOf(n_.input(0), n_.attrs().getFloat("eps", 1e-5),
+                            n_.attrs().getFloat("momentum", 0.1), "y"));
+}
+
+llvm::Expected<Value *> Expander::residualBlock() {
+  Value *x = n_.input(0);
+  const int64_t cin = x->type().shape[1];
+  const int64_t c = n_.attrs().getInt("channels", cin), s = n_.attrs().getInt("stride", 1);
+  const std::string base = prefix_;
+  auto under = [&](const std::string &sub) { prefix_ = base + "." + sub; };
+  auto conv3 = [&](int64_t stride) {
+    return ConvSpec{c, {3, 3}, {stride, stride}, {1, 1}, {1, 1}, 1, true};
+  };
+  under("conv1");
+  Value *h = convOf(x, conv3(s), "y");
+  under("bn1");
+  h = batchNormOf(h, 1e-5, 0.1, "y");
+  prefix_ = base;
+  h = op(OpKind::Relu, {h}, {}, "relu1");
+  under("conv2");
+  h = convOf(h, conv3(1), "y");
+  under("bn2");
+  h = batchNormOf(h, 1e-5, 0.1, "y");
+  Value *skip = x;
+  if (s != 1 || c != cin) {
+    under("proj");
+    skip = convOf(x, ConvSpec{c, {1, 1}, {s, s}, {0, 0}, {1, 1}, 1, false}, "y");
+    under("proj_bn");
+    skip = batchNormOf(skip, 1e-5, 0.1, "y");
+  }
+  prefix_ = base;
+  return finish(op(OpKind::Relu, {op(OpKind::Add, {h, skip}, {}, "sum")}, {}, "y"));
 }
 
 llvm::Expected<Value *> Expander::recurrent() {
@@ -376,6 +481,12 @@ llvm::Expected<Value *> Expander::run() {
     return attention();
   case OpKind::TransformerBlock:
     return transformerBlock();
+  case OpKind::Conv:
+    return conv();
+  case OpKind::BatchNormLayer:
+    return batchNorm();
+  case OpKind::ResidualBlock:
+    return residualBlock();
   default:
     llvm_unreachable("not a layer op");
   }

@@ -4,10 +4,13 @@
   --which lenet   examples/lenet.pbtxt against the WORKLOADS.md LeNet
   --which resnet  examples/resnet.pbtxt against the WORKLOADS.md ResNet in
                   training mode (BatchNorm with batch statistics)
+  --which resnet_proj  tests/e2e/Inputs/resnet_proj.pbtxt: the residual_block
+                  layer with a stride-2 projection shortcut (1x1 conv + BN)
 
 The torch modules are built as in ../shared/bench/torch_ref.py, with their
 default initialization; their params are written as the .npy param
-directory (Linear weights transposed to gradc's [in, out]). Both sides get
+directory (LeNet's Linear weights transposed to its matmul's [in, out]; the
+layers of the resnet models take torch's layouts and names as they are). Both sides get
 the same random batch; `gradc grad` computes the loss and every param
 gradient, and each must agree with torch to 1e-4 relative
 (|gradc - torch| <= 1e-4 * max|torch| per tensor).
@@ -42,14 +45,32 @@ import torch.nn.functional as F
 
 
 class Block(nn.Module):
-    def __init__(s, c):
+    """The residual_block layer: as the WORKLOADS.md block, plus a 1x1
+    projection (no bias) with BatchNorm on the skip when the stride or the
+    channel count changes."""
+
+    def __init__(s, c, out=None, stride=1):
         super().__init__()
-        s.c1, s.b1 = nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c)
-        s.c2, s.b2 = nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c)
+        out = out or c
+        s.c1, s.b1 = nn.Conv2d(c, out, 3, stride=stride, padding=1), nn.BatchNorm2d(out)
+        s.c2, s.b2 = nn.Conv2d(out, out, 3, padding=1), nn.BatchNorm2d(out)
+        s.proj = s.pb = None
+        if stride != 1 or out != c:
+            s.proj = nn.Conv2d(c, out, 1, stride=stride, bias=False)
+            s.pb = nn.BatchNorm2d(out)
 
     def forward(s, x):
         y = F.relu(s.b1(s.c1(x)))
-        return F.relu(s.b2(s.c2(y)) + x)
+        skip = s.pb(s.proj(x)) if s.proj is not None else x
+        return F.relu(s.b2(s.c2(y)) + skip)
+
+    def named(s, prefix):
+        """gradc's param names of the block's modules (residual_block's)."""
+        out = {f"{prefix}.conv1": s.c1, f"{prefix}.bn1": s.b1, f"{prefix}.conv2": s.c2,
+               f"{prefix}.bn2": s.b2}
+        if s.proj is not None:
+            out.update({f"{prefix}.proj": s.proj, f"{prefix}.proj_bn": s.pb})
+        return out
 
 
 def lenet():
@@ -64,23 +85,22 @@ def lenet():
     return m, names, {}, lambda x: x.reshape(-1, 1, 28, 28), 64
 
 
-def resnet():
-    m = nn.Sequential(
-        nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-        Block(16), Block(16), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
-    names = {"conv0.w": (m[0], "weight"), "conv0.b": (m[0], "bias"),
-             "bn0.gamma": (m[1], "weight"), "bn0.beta": (m[1], "bias"),
-             "fc.w": (m[7], "weight"), "fc.b": (m[7], "bias")}
-    buffers = {"bn0.running_mean": (m[1], "running_mean"),
-               "bn0.running_var": (m[1], "running_var")}
-    for b, blk in ((1, m[3]), (2, m[4])):
-        for i, (conv, bn) in enumerate(((blk.c1, blk.b1), (blk.c2, blk.b2)), 1):
-            names[f"b{b}c{i}.w"] = (conv, "weight")
-            names[f"b{b}c{i}.b"] = (conv, "bias")
-            names[f"b{b}n{i}.gamma"] = (bn, "weight")
-            names[f"b{b}n{i}.beta"] = (bn, "bias")
-            buffers[f"b{b}n{i}.running_mean"] = (bn, "running_mean")
-            buffers[f"b{b}n{i}.running_var"] = (bn, "running_var")
+def layer_names(modules):
+    """Params and BatchNorm buffers of gradc's layers, named as the layers
+    name them: <layer>.weight, .bias, .running_mean, .running_var."""
+    names, buffers = {}, {}
+    for prefix, mod in modules.items():
+        names[prefix + ".weight"] = (mod, "weight")
+        if mod.bias is not None:
+            names[prefix + ".bias"] = (mod, "bias")
+        if isinstance(mod, nn.BatchNorm2d):
+            buffers[prefix + ".running_mean"] = (mod, "running_mean")
+            buffers[prefix + ".running_var"] = (mod, "running_var")
+    return names, buffers
+
+
+def resnet_from(m, modules):
+    names, buffers = layer_names(modules)
     frozen = {"adapt": np.ones((3, 1, 1, 1), np.float32)}
     # Running statistics other than the initial 0 and 1, so that the eval
     # check below sees them used.
@@ -96,26 +116,48 @@ def resnet():
     return m, names, frozen, adapt, 32
 
 
+def resnet():
+    m = nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+        Block(16), Block(16), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+    modules = {"conv0": m[0], "bn0": m[1], "fc": m[7]}
+    modules.update(m[3].named("block1"))
+    modules.update(m[4].named("block2"))
+    return resnet_from(m, modules)
+
+
+def resnet_proj():
+    m = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+        Block(8, 16, 2), Block(16), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+    modules = {"conv0": m[0], "bn0": m[1], "fc": m[7]}
+    modules.update(m[3].named("block1"))
+    modules.update(m[4].named("block2"))
+    return resnet_from(m, modules)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gradc", required=True)
     ap.add_argument("--model", required=True)
-    ap.add_argument("--which", choices=["lenet", "resnet"], required=True)
+    ap.add_argument("--which", choices=["lenet", "resnet", "resnet_proj"], required=True)
     ap.add_argument("--work", required=True)
     args = ap.parse_args()
 
     torch.manual_seed(0)
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
-    model, names, frozen, adapt, batch = (lenet if args.which == "lenet" else resnet)()
+    model, names, frozen, adapt, batch = {"lenet": lenet, "resnet": resnet,
+                                          "resnet_proj": resnet_proj}[args.which]()
     model.train()
     params_dir = os.path.join(args.work, "params")
     out_dir = os.path.join(args.work, "out")
     os.makedirs(params_dir, exist_ok=True)
 
     def gradc_layout(name, t):
-        a = t.detach().numpy()
-        return a.T.copy() if isinstance(names[name][0], nn.Linear) and a.ndim == 2 else a.copy()
+        a = t.detach().numpy() if isinstance(t, torch.Tensor) else t
+        linear = isinstance(names[name][0], nn.Linear) and not name.endswith(".weight")
+        return a.T.copy() if linear and a.ndim == 2 else a.copy()
 
     for name, (mod, attr) in names.items():
         np.save(os.path.join(params_dir, name + ".npy"),
@@ -167,11 +209,11 @@ def main():
         if m is model64:
             loss64 = loss.item()
 
-    def ref(mod, attr, t32=False):
+    def ref(name, mod, attr, t32=False):
         m = mod if t32 else mods64[path[id(mod)]]
         g = getattr(m, attr).grad.numpy()
-        return g.T if isinstance(mod, nn.Linear) and g.ndim == 2 else g
-    largest = max(np.abs(ref(mod, attr)).max() for mod, attr in names.values())
+        return gradc_layout(name, g) if g.ndim == 2 else g
+    largest = max(np.abs(ref(n, mod, attr)).max() for n, (mod, attr) in names.items())
 
     failures = 0
 
@@ -192,10 +234,10 @@ def main():
 
     compare("loss", np.load(os.path.join(out_dir, "loss.npy")), loss64)
     for name, (mod, attr) in names.items():
-        want = ref(mod, attr)
+        want = ref(name, mod, attr)
         analytically_zero = np.abs(want).max() < 1e-12 * largest
         compare(name + ".grad", np.load(os.path.join(out_dir, name + ".grad.npy")),
-                want, ref(mod, attr, t32=True), largest if analytically_zero else 1e-12)
+                want, ref(name, mod, attr, t32=True), largest if analytically_zero else 1e-12)
     total = len(names) + 1
 
     # Eval mode: `gradc run` (dropout off, BatchNorm with the running
