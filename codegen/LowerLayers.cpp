@@ -26,6 +26,7 @@ llvm::Error lowerEmbed(KernelCtx &, const ir::Node &n) { return notExpanded(n); 
 llvm::Error lowerMultiHeadAttention(KernelCtx &, const ir::Node &n) { return notExpanded(n); }
 
 llvm::Error lowerTransformerBlock(KernelCtx &, const ir::Node &n) { return notExpanded(n); }
+llvm::Error lowerSplit(KernelCtx &, const ir::Node &n) { return notExpanded(n); }
 llvm::Error lowerConv(KernelCtx &, const ir::Node &n) { return notExpanded(n); }
 llvm::Error lowerBatchNormLayer(KernelCtx &, const ir::Node &n) { return notExpanded(n); }
 llvm::Error lowerResidualBlock(KernelCtx &, const ir::Node &n) { return notExpanded(n); }

@@ -378,11 +378,11 @@ Error GraphBuilder::checkNode(int i) {
     return errorAt(line,
                    llvm::formatv("{0} expects {1} input{2}, got {3}", nodeWho(i), info.arityText(),
                                  info.numInputs == 1 ? "" : "s", n.inputs_size()));
-  if (unsigned(n.outputs_size()) != info.numResults)
+  if (!info.acceptsResults(unsigned(n.outputs_size())))
     return errorAt(line,
                    llvm::formatv("{0} defines {1} output{2}, but {3} has {4} result{5}", nodeWho(i),
                                  n.outputs_size(), n.outputs_size() == 1 ? "" : "s", info.name,
-                                 info.numResults, info.numResults == 1 ? "" : "s"));
+                                 info.resultsText(), info.resultsText() == "1" ? "" : "s"));
   for (int k = 0; k < n.inputs_size(); ++k)
     if (n.inputs(k).empty())
       return errorAt(line, llvm::formatv("{0}: input {1} is an empty name", nodeWho(i), k));

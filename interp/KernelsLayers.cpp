@@ -28,6 +28,7 @@ llvm::Error kernelTransformerBlock(const ir::Node &n, TensorIns, TensorOuts) {
   return notExpanded(n);
 }
 
+llvm::Error kernelSplit(const ir::Node &n, TensorIns, TensorOuts) { return notExpanded(n); }
 llvm::Error kernelConv(const ir::Node &n, TensorIns, TensorOuts) { return notExpanded(n); }
 llvm::Error kernelBatchNormLayer(const ir::Node &n, TensorIns, TensorOuts) {
   return notExpanded(n);

@@ -70,7 +70,10 @@ Node *Graph::addNode(OpKind op, llvm::ArrayRef<Value *> inputs, Attrs attrs,
   n->inputs_.assign(inputs.begin(), inputs.end());
   n->attrs_ = std::move(attrs);
   n->loc = std::move(loc);
-  unsigned numResults = opInfo(op).numResults;
+  const OpInfo &info = opInfo(op);
+  unsigned numResults = info.flags & VariadicResults
+                            ? std::max<unsigned>(1, unsigned(resultNames.size()))
+                            : info.numResults;
   for (unsigned i = 0; i < numResults; ++i) {
     std::string hint = i < resultNames.size() ? resultNames[i] : std::string();
     Value *r = newValue(hint, ValueKind::Result);

@@ -183,8 +183,9 @@ public:
   Value *addParam(const std::string &name, TensorType type, Initializer init,
                   bool trainable = true);
   /// Appends a node (or inserts it before `before`) with `numResults` fresh
-  /// results of unknown type, named from `resultNames` (made unique) or
-  /// generated. Shape inference fills in the types.
+  /// results of unknown type (for a VariadicResults op, one per name),
+  /// named from `resultNames` (made unique) or generated. Shape inference
+  /// fills in the types.
   Node *addNode(OpKind op, llvm::ArrayRef<Value *> inputs, Attrs attrs,
                 llvm::ArrayRef<std::string> resultNames = {}, Location loc = {},
                 Node *before = nullptr);

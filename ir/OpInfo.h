@@ -55,6 +55,7 @@ enum OpFlags : unsigned {
   NoGrad = 1u << 1,
   OptionalLastInput = 1u << 2,
   Layer = 1u << 3,
+  VariadicResults = 1u << 4, // one result or more, as many as the node names
 };
 
 enum class AttrKind : uint8_t { Int, Float, String, Ints, Floats };
@@ -98,6 +99,14 @@ struct OpInfo {
   /// "2", "2 or 3", or "1 or more" for a variadic op: for messages.
   std::string arityText() const;
   bool isLayer() const { return flags & Layer; }
+  /// Whether a node of this op may have `n` results (VariadicResults: >= 1).
+  bool acceptsResults(size_t n) const {
+    return flags & VariadicResults ? n >= 1 : n == numResults;
+  }
+  /// "1", or "1 or more" for VariadicResults: for messages.
+  std::string resultsText() const {
+    return flags & VariadicResults ? "1 or more" : std::to_string(numResults);
+  }
   const AttrSpec *findAttr(llvm::StringRef n) const;
 };
 

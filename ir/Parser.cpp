@@ -677,10 +677,10 @@ private:
     if (!info.acceptsInputs(inputs.size()))
       return errorAt(opTok, llvm::formatv("op '{0}' expects {1} input(s), got {2}", info.name,
                                           info.arityText(), inputs.size()));
-    if (names.size() != info.numResults)
+    if (!info.acceptsResults(names.size()))
       return errorAt(opTok, llvm::formatv("op '{0}' has {1} result(s), but {2} name(s) are "
                                           "defined",
-                                          info.name, info.numResults, names.size()));
+                                          info.name, info.resultsText(), names.size()));
 
     Attrs attrs;
     Token attrTok = tok_;

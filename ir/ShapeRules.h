@@ -39,6 +39,10 @@ llvm::Error checkClassOperands(const Node &n, llvm::StringRef what);
 
 /// Resolves a reshape target (entries > 0, or one -1 to infer) for `in`.
 /// The batch dimension may move but not be split or merged with others.
+/// The part sizes of a split node: its `sizes`, or equal parts (one per
+/// result); errors when they do not cover the axis exactly.
+llvm::Expected<std::vector<int64_t>> splitSizes(const Node &n);
+
 llvm::Expected<Shape> resolveReshape(const Shape &in, const std::vector<int64_t> &target);
 
 } // namespace gradc::ir

@@ -9,6 +9,7 @@
 //   layer_norm   x            -> x                     (trailing `dims` fixed)
 //   embed        ids i32[...] -> [..., dim]; positional needs ids [..., T]
 //   multi_head_attention x[N, T, D] -> x's type; num_heads divides D
+//   split        x -> one part per result along `axis` (`sizes`, or equal)
 //   conv         x[N, C, H, W] -> [N, out_channels, OH, OW] (conv2d's sizes)
 //   batchnorm    x[N, C] or [N, C, H, W] -> x
 //   residual_block x[N, C, H, W] -> [N, channels, ceil(H/stride), ceil(W/stride)]
@@ -200,6 +201,56 @@ llvm::Expected<Types> shapeRuleResidualBlock(const Node &n) {
   // 3x3 convolutions with padding 1: (H + 2 - 3) / stride + 1 = ceil(H / stride).
   return Types{TensorType(DType::F32, {x[0], c, (x[2] - 1) / stride + 1,
                                        (x[3] - 1) / stride + 1})};
+}
+
+llvm::Expected<std::vector<int64_t>> splitSizes(const Node &n) {
+  const Shape &x = n.input(0)->type().shape;
+  int64_t rank = static_cast<int64_t>(x.size()), axis = n.attrs().getInt("axis", 0);
+  if (axis < -rank || axis >= rank)
+    return err(formatv("split axis {0} is out of range for {1}", axis,
+                       n.input(0)->type().str()));
+  if (axis < 0)
+    axis += rank;
+  int64_t extent = x[axis], parts = static_cast<int64_t>(n.results().size());
+  if (extent == kBatch)
+    return err("split cannot split the batch dimension N");
+  std::vector<int64_t> sizes = n.attrs().getInts("sizes");
+  if (sizes.empty()) {
+    if (extent % parts)
+      return err(formatv("split into {0} equal parts: axis {1} has {2} elements, not a "
+                         "multiple of {0} (give sizes)",
+                         parts, axis, extent));
+    sizes.assign(parts, extent / parts);
+  }
+  if (static_cast<int64_t>(sizes.size()) != parts)
+    return err(formatv("split has {0} outputs but {1} sizes", parts, sizes.size()));
+  int64_t total = 0;
+  for (int64_t s : sizes) {
+    if (s < 1)
+      return err(formatv("split sizes must be >= 1, got {0}", s));
+    total += s;
+  }
+  if (total != extent)
+    return err(formatv("split sizes add up to {0}, but axis {1} of {2} has {3} elements", total,
+                       axis, n.input(0)->type().str(), extent));
+  return sizes;
+}
+
+llvm::Expected<Types> shapeRuleSplit(const Node &n) {
+  auto sizes = splitSizes(n);
+  if (!sizes)
+    return sizes.takeError();
+  const TensorType &x = n.input(0)->type();
+  int64_t axis = n.attrs().getInt("axis", 0);
+  if (axis < 0)
+    axis += x.rank();
+  Types out;
+  for (int64_t s : *sizes) {
+    TensorType t = x;
+    t.shape[axis] = s;
+    out.push_back(t);
+  }
+  return out;
 }
 
 } // namespace gradc::ir

@@ -39,6 +39,8 @@ constexpr AttrSpec kBatchNormLayerAttrs[] = {{"eps", AttrKind::Float, false},
                                              {"momentum", AttrKind::Float, false}};
 constexpr AttrSpec kResidualAttrs[] = {{"channels", AttrKind::Int, false},
                                        {"stride", AttrKind::Int, false}};
+constexpr AttrSpec kSplitAttrs[] = {{"axis", AttrKind::Int, true},
+                                    {"sizes", AttrKind::Ints, false}};
 constexpr AttrSpec kRecurrentAttrs[] = {{"hidden_size", AttrKind::Int, true}};
 constexpr AttrSpec kLayerNormAttrs[] = {{"dims", AttrKind::Int, false},
                                         {"eps", AttrKind::Float, false}};
@@ -120,6 +122,8 @@ std::optional<llvm::ArrayRef<AttrSpec>> seqOpAttrs(OpKind k) {
     return llvm::ArrayRef<AttrSpec>(kDenseAttrs);
   case OpKind::Conv:
     return llvm::ArrayRef<AttrSpec>(kConvLayerAttrs);
+  case OpKind::Split:
+    return llvm::ArrayRef<AttrSpec>(kSplitAttrs);
   case OpKind::BatchNormLayer:
     return llvm::ArrayRef<AttrSpec>(kBatchNormLayerAttrs);
   case OpKind::ResidualBlock:

@@ -100,9 +100,9 @@ private:
     if (!info.acceptsInputs(n.inputs().size()))
       return nodeError(n, g_, formatv("expects {0} input(s), got {1}", info.arityText(),
                                       n.inputs().size()));
-    if (n.results().size() != info.numResults)
+    if (!info.acceptsResults(n.results().size()))
       return nodeError(n, g_, formatv("has {0} result(s), expected {1}", n.results().size(),
-                                      info.numResults));
+                                      info.resultsText()));
     if (llvm::Error e = checkAttrs(n))
       return nodeError(n, g_, llvm::toString(std::move(e)));
 

@@ -36,6 +36,8 @@
 //   transformer_block  pre-LayerNorm: y1 = x + attention(ln1(x)),
 //               y = y1 + ffn2(gelu(ffn1(ln2(y1)))) (exact GELU), params
 //               under P.ln1, P.attn, P.ln2, P.ffn1 [ffn_dim, D], P.ffn2
+//   split       (no params) one slice per result along `axis`: the parts of
+//               `sizes` in order, or equal parts
 //   conv        P.weight [O, C/groups, KH, KW], P.bias [O] (bias=1):
 //               U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = C/groups*KH*KW
 //               (nn.Conv2d); one conv2d with the layer's stride, padding,
@@ -61,6 +63,7 @@
 #include "passes/GradEmitter.h"
 #include "passes/Passes.h"
 
+#include "ir/ShapeRules.h"
 #include "ir/Vision.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -91,6 +94,8 @@ public:
 
   /// Builds the primitives; returns the value that replaces the layer's result.
   llvm::Expected<Value *> run();
+  /// split: the values that replace its results, in order.
+  llvm::Expected<std::vector<Value *>> split();
 
 private:
   static ir::Location expandLoc(const Node &n) {
@@ -285,6 +290,24 @@ llvm::Expected<Value *> Expander::residualBlock() {
   }
   prefix_ = base;
   return finish(op(OpKind::Relu, {op(OpKind::Add, {h, skip}, {}, "sum")}, {}, "y"));
+}
+
+llvm::Expected<std::vector<Value *>> Expander::split() {
+  auto sizes = ir::splitSizes(n_);
+  if (!sizes)
+    return sizes.takeError();
+  int64_t axis = n_.attrs().getInt("axis", 0), start = 0;
+  std::vector<Value *> parts;
+  for (size_t i = 0; i < sizes->size(); ++i) {
+    parts.push_back(slice(n_.input(0), axis, start, start + (*sizes)[i],
+                          "part" + std::to_string(i)));
+    start += (*sizes)[i];
+  }
+  if (auto e = e_.done({}).takeError())
+    return std::move(e);
+  if (err_)
+    return std::move(err_);
+  return parts;
 }
 
 llvm::Expected<Value *> Expander::recurrent() {
@@ -487,6 +510,8 @@ llvm::Expected<Value *> Expander::run() {
     return batchNorm();
   case OpKind::ResidualBlock:
     return residualBlock();
+  case OpKind::Split:
+    llvm_unreachable("split has several results: Expander::split");
   default:
     llvm_unreachable("not a layer op");
   }
@@ -507,6 +532,21 @@ public:
         return std::move(e);
       if (!n->info().isLayer())
         continue;
+      if (n->op() == OpKind::Split) {
+        auto parts = Expander(g, *n).split();
+        if (!parts)
+          return parts.takeError();
+        std::vector<std::string> names;
+        for (size_t i = 0; i < parts->size(); ++i) {
+          names.push_back(n->result(i)->name());
+          g.replaceAllUses(n->result(i), (*parts)[i]);
+        }
+        g.eraseNodes([&](const Node &m) { return &m == n; });
+        for (size_t i = 0; i < parts->size(); ++i)
+          g.renameValue((*parts)[i], names[i]);
+        changed = true;
+        continue;
+      }
       auto v = Expander(g, *n).run();
       if (!v)
         return v.takeError();

@@ -317,6 +317,7 @@ template <> constexpr GradRule kRule<OpKind::Bmm> = &gradRuleBmm;
 // differentiable op without a rule (or a NoGrad op given one) stops the build.
 using ir::Internal; // the flag names Ops.def uses
 using ir::Layer;
+using ir::VariadicResults;
 using ir::NoGrad;
 using ir::OptionalLastInput;
 #define OP(Enum, Name, NumInputs, Class, Flags)                                \
