@@ -154,12 +154,30 @@ llvm::Error lowerBmm(KernelCtx &k, const ir::Node &n) {
   bool ta = n.attrs().getInt("transpose_a", 0) != 0;
   bool tb = n.attrs().getInt("transpose_b", 0) != 0;
   const Shape &as = k.inShape(0), &bs = k.inShape(1), &cs = k.outShape();
-  size_t r = as.size();
-  int64_t aR = as[r - 2], aC = as[r - 1], bR = bs[r - 2], bC = bs[r - 1];
-  int64_t m = cs[r - 2], p = cs[r - 1], kk = ta ? aR : aC;
-  Value *batches = k.product(llvm::ArrayRef<int64_t>(cs).drop_back(2));
+  size_t ra = as.size(), rb = bs.size(), rc = cs.size();
+  int64_t aR = as[ra - 2], aC = as[ra - 1], bR = bs[rb - 2], bC = bs[rb - 1];
+  int64_t m = cs[rc - 2], p = cs[rc - 1], kk = ta ? aR : aC;
+  Shape lead(cs.begin(), cs.end() - 2);
+  Value *batches = k.product(lead);
+  // Where an operand's leading dims are the output's, batch s starts at
+  // s * its matrix size; where they broadcast, at sum(i_d * stride_d) of
+  // s's index (i_0, ..., i_k) (only i_0 may be the symbolic N).
+  auto start = [&](const Shape &op, int64_t matrix, Value *s) -> Value * {
+    if (Shape(op.begin(), op.end() - 2) == lead)
+      return k.mul(s, k.i64c(matrix));
+    std::vector<int64_t> strides = ir::bmmBatchStrides(op, lead);
+    Value *off = k.i64c(0), *rest = s;
+    for (size_t d = lead.size(); d-- > 0;) {
+      Value *idx = d == 0 ? rest : b.CreateURem(rest, k.i64c(lead[d]));
+      if (d > 0)
+        rest = b.CreateUDiv(rest, k.i64c(lead[d]));
+      if (strides[d])
+        off = k.add(off, k.mul(idx, k.i64c(strides[d])));
+    }
+    return off;
+  };
   k.loop(batches, [&](Value *s) {
-    Value *a0 = k.mul(s, k.i64c(aR * aC)), *b0 = k.mul(s, k.i64c(bR * bC));
+    Value *a0 = start(as, aR * aC, s), *b0 = start(bs, bR * bC, s);
     Value *c0 = k.mul(s, k.i64c(m * p));
     k.loop(k.i64c(m), [&](Value *i) {
       k.loop(k.i64c(p), [&](Value *j) {

@@ -7,7 +7,8 @@
 // slice_grad writes dy into that range of a zeroed tensor; concat copies its
 // operands one after the other along the axis. All three see a tensor as
 // [outer, axis, inner] and move 4-byte words, so they serve f32 and i32.
-// bmm multiplies the matrices of the last two dims, batch by batch, in double.
+// bmm multiplies the matrices of the last two dims, batch by batch, in double;
+// the leading dims broadcast (ir::bmmBatchStrides).
 // causal_mask[q, k] = k <= q ? 1 : 0;
 // positional_encoding[t, 2i] = sin(t / 10000^(2i/D)), [t, 2i+1] = cos(same).
 //
@@ -109,15 +110,26 @@ llvm::Error kernelBmm(const ir::Node &n, TensorIns in, TensorOuts out) {
   rt::Tensor &c = *out[0];
   bool ta = n.attrs().getInt("transpose_a", 0) != 0;
   bool tb = n.attrs().getInt("transpose_b", 0) != 0;
-  size_t r = a.shape().size();
-  int64_t aR = a.shape()[r - 2], aC = a.shape()[r - 1];
-  int64_t bR = b.shape()[r - 2], bC = b.shape()[r - 1];
-  int64_t m = c.shape()[r - 2], p = c.shape()[r - 1], k = ta ? aR : aC;
+  size_t ra = a.shape().size(), rb = b.shape().size(), rc = c.shape().size();
+  int64_t aR = a.shape()[ra - 2], aC = a.shape()[ra - 1];
+  int64_t bR = b.shape()[rb - 2], bC = b.shape()[rb - 1];
+  int64_t m = c.shape()[rc - 2], p = c.shape()[rc - 1], k = ta ? aR : aC;
   int64_t batches = c.numel() / std::max<int64_t>(m * p, 1);
   if (m * p == 0)
     batches = 0;
+  // Leading dims broadcast: each operand's start for output batch s.
+  Shape lead(c.shape().begin(), c.shape().end() - 2);
+  std::vector<int64_t> sa = ir::bmmBatchStrides(a.shape(), lead);
+  std::vector<int64_t> sb = ir::bmmBatchStrides(b.shape(), lead);
   for (int64_t s = 0; s < batches; ++s) {
-    const float *A = a.f32() + s * aR * aC, *B = b.f32() + s * bR * bC;
+    int64_t offA = 0, offB = 0, rest = s;
+    for (size_t d = lead.size(); d-- > 0;) {
+      int64_t idx = d == 0 ? rest : rest % lead[d];
+      rest = d == 0 ? 0 : rest / lead[d];
+      offA += idx * sa[d];
+      offB += idx * sb[d];
+    }
+    const float *A = a.f32() + offA, *B = b.f32() + offB;
     float *C = c.f32() + s * m * p;
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < p; ++j) {

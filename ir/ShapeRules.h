@@ -39,6 +39,13 @@ llvm::Error checkClassOperands(const Node &n, llvm::StringRef what);
 
 /// Resolves a reshape target (entries > 0, or one -1 to infer) for `in`.
 /// The batch dimension may move but not be split or merged with others.
+/// bmm broadcasting: for an operand of shape [..., R, C] whose leading
+/// dims broadcast (numpy-style, right-aligned) to `outLead`, the element
+/// stride of each of outLead's dims in the operand: 0 where the operand
+/// has no such dim or a size-1 one, else the usual row-major stride. An
+/// output batch index (i_0, ..., i_k) starts at sum(i_d * stride_d).
+std::vector<int64_t> bmmBatchStrides(const Shape &operand, const Shape &outLead);
+
 /// The part sizes of a split node: its `sizes`, or equal parts (one per
 /// result); errors when they do not cover the axis exactly.
 llvm::Expected<std::vector<int64_t>> splitSizes(const Node &n);

@@ -363,24 +363,46 @@ llvm::Expected<Types> shapeRuleBmm(const Node &n) {
     if (auto e = expectF32(n, i))
       return e;
   const Shape &a = n.input(0)->type().shape, &b = n.input(1)->type().shape;
-  if (a.size() < 3 || a.size() != b.size() ||
-      !std::equal(a.begin(), a.end() - 2, b.begin()))
-    return err(formatv("bmm expects operands [..., M, K] and [..., K, P] of rank >= 3 with "
-                       "the same leading dimensions, got {0} and {1}",
+  if (a.size() < 2 || b.size() < 2 || std::max(a.size(), b.size()) < 3)
+    return err(formatv("bmm expects operands [..., M, K] and [..., K, P] of rank >= 2 (one of "
+                       "rank >= 3), got {0} and {1}",
+                       shapeToString(a), shapeToString(b)));
+  auto lead = broadcastShapes(Shape(a.begin(), a.end() - 2), Shape(b.begin(), b.end() - 2));
+  if (!lead)
+    return err(formatv("bmm: the leading dimensions of {0} and {1} do not broadcast",
                        shapeToString(a), shapeToString(b)));
   bool ta = n.attrs().getInt("transpose_a", 0), tb = n.attrs().getInt("transpose_b", 0);
-  size_t r = a.size();
-  int64_t m = ta ? a[r - 1] : a[r - 2], ka = ta ? a[r - 2] : a[r - 1];
-  int64_t kb = tb ? b[r - 1] : b[r - 2], p = tb ? b[r - 2] : b[r - 1];
+  size_t ra = a.size(), rb = b.size();
+  int64_t m = ta ? a[ra - 1] : a[ra - 2], ka = ta ? a[ra - 2] : a[ra - 1];
+  int64_t kb = tb ? b[rb - 1] : b[rb - 2], p = tb ? b[rb - 2] : b[rb - 1];
   for (int64_t d : {m, ka, kb, p})
     if (d == kBatch)
       return err("bmm: the batch dimension N may only be a leading dimension");
+  bool broadcasts = Shape(a.begin(), a.end() - 2) != *lead || Shape(b.begin(), b.end() - 2) != *lead;
+  for (size_t i = 1; i < lead->size() && broadcasts; ++i)
+    if ((*lead)[i] == kBatch)
+      return err("bmm: when the leading dimensions broadcast, the batch dimension N may only "
+                 "be the first");
   if (ka != kb)
     return err(formatv("bmm inner dimensions do not match: {0} vs {1}", ka, kb));
-  Shape out(a.begin(), a.end() - 2);
+  Shape out = *lead;
   out.push_back(m);
   out.push_back(p);
   return Types{TensorType(DType::F32, out)};
+}
+
+std::vector<int64_t> bmmBatchStrides(const Shape &operand, const Shape &outLead) {
+  size_t r = operand.size(), lead = r - 2, k = outLead.size();
+  std::vector<int64_t> strides(k, 0);
+  int64_t stride = operand[r - 2] * operand[r - 1];
+  for (size_t i = 0; i < lead; ++i) {
+    size_t d = lead - 1 - i;  // operand dim, from the last leading one
+    size_t o = k - 1 - i;     // the output dim it aligns with
+    if (operand[d] == outLead[o] && !(operand[d] == 1 && outLead[o] != 1))
+      strides[o] = stride;
+    stride *= operand[d] == kBatch ? 1 : operand[d]; // N is first: nothing after it
+  }
+  return strides;
 }
 
 } // namespace gradc::ir

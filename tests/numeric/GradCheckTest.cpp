@@ -463,6 +463,10 @@ std::vector<Recipe> allRecipes() {
       add(oneOp(OpKind::Bmm, {{ta ? Shape{N, 2, 4, 3} : Shape{N, 2, 3, 4}},
                               {tb ? Shape{N, 2, 5, 4} : Shape{N, 2, 4, 5}}},
                 attrs({{"transpose_a", ta}, {"transpose_b", tb}})));
+  // bmm with broadcast leading dims: the gradient of the broadcast operand
+  // sums over the dims it was repeated along.
+  add(oneOp(OpKind::Bmm, {{{N, 2, 3, 4}}, {{4, 5}}}, attrs({})));
+  add(oneOp(OpKind::Bmm, {{{N, 1, 3, 4}}, {{2, 5, 4}}}, attrs({{"transpose_b", int64_t(1)}})));
   add(oneOp(OpKind::Concat, {{{N, 1, 2}}, {{N, 2, 2}}, {{N, 1, 2}}},
             attrs({{"axis", int64_t(-2)}})));
   return rs;

@@ -386,7 +386,11 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
       {"[N,2,3,4]x[N,2,4,5]", {uni({N, 2, 3, 4}), uni({N, 2, 4, 5})}, mm(0, 0), sumOf(4)},
       {"[N,3,4]^T x[N,3,5]", {uni({N, 3, 4}), uni({N, 3, 5})}, mm(1, 0), sumOf(3)},
       {"[N,2,6,40]x[N,2,6,40]^T", {uni({N, 2, 6, 40}), uni({N, 2, 6, 40})}, mm(0, 1), sumOf(40)},
-      {"[2,N,4,3]^T x[2,N,5,4]^T", {uni({2, N, 4, 3}), uni({2, N, 5, 4})}, mm(1, 1), sumOf(4)}};
+      {"[2,N,4,3]^T x[2,N,5,4]^T", {uni({2, N, 4, 3}), uni({2, N, 5, 4})}, mm(1, 1), sumOf(4)},
+      // Broadcast leading dims: a missing dim, a size-1 dim, both operands.
+      {"[N,2,3,4]x[4,5]", {uni({N, 2, 3, 4}), uni({4, 5})}, mm(0, 0), sumOf(4)},
+      {"[N,1,3,4]x[2,5,4]^T", {uni({N, 1, 3, 4}), uni({2, 5, 4})}, mm(0, 1), sumOf(4)},
+      {"[3,4]^T x[N,2,3,5]", {uni({3, 4}), uni({N, 2, 3, 5})}, mm(1, 0), sumOf(3)}};
   r[OpKind::CausalMask] = {{"5", {}, attrs({{"size", int64_t(5)}}), kExact}};
   // sin/cos of the same angle, computed in double two different ways.
   r[OpKind::PositionalEncoding] = {
