@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Parity of gradc's compiled gradients with PyTorch on the MNIST MLP.
+"""Parity of gradc's compiled gradients with PyTorch on the ReLU MLPs (mlp, mlp3).
 
 Writes random params (PyTorch's nn.Linear init, transposed to gradc's [in, out]
 layout) and a random batch as .npy files, runs `gradc grad`, computes the same
@@ -24,6 +24,8 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--sizes", default="784,256,10",
+                    help="layer widths of the ReLU MLP (params W1, b1, W2, b2, ...)")
     args = ap.parse_args()
 
     torch.manual_seed(0)
@@ -32,16 +34,15 @@ def main():
     out_dir = os.path.join(args.work, "out")
     os.makedirs(params_dir, exist_ok=True)
 
-    fc1, fc2 = torch.nn.Linear(784, 256), torch.nn.Linear(256, 10)
-    params = {
-        "W1": fc1.weight.detach().numpy().T.copy(),
-        "b1": fc1.bias.detach().numpy().copy(),
-        "W2": fc2.weight.detach().numpy().T.copy(),
-        "b2": fc2.bias.detach().numpy().copy(),
-    }
+    sizes = [int(s) for s in args.sizes.split(",")]
+    layers = [torch.nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:])]
+    params = {}
+    for i, fc in enumerate(layers, 1):
+        params[f"W{i}"] = fc.weight.detach().numpy().T.copy()
+        params[f"b{i}"] = fc.bias.detach().numpy().copy()
     for name, value in params.items():
         np.save(os.path.join(params_dir, name + ".npy"), value.astype(np.float32))
-    x = rng.random((args.batch, 784), dtype=np.float32)
+    x = rng.random((args.batch, sizes[0]), dtype=np.float32)
     y = rng.integers(0, 10, size=args.batch).astype(np.int32)
     np.save(os.path.join(args.work, "x.npy"), x)
     np.save(os.path.join(args.work, "y.npy"), y)
@@ -53,8 +54,11 @@ def main():
     subprocess.run(cmd, check=True)
 
     t = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
-    logits = torch.tensor(x) @ t["W1"] + t["b1"]
-    logits = torch.relu(logits) @ t["W2"] + t["b2"]
+    logits = torch.tensor(x)
+    for i in range(1, len(layers) + 1):
+        if i > 1:
+            logits = torch.relu(logits)
+        logits = logits @ t[f"W{i}"] + t[f"b{i}"]
     loss = torch.nn.functional.cross_entropy(logits, torch.tensor(y, dtype=torch.long))
     loss.backward()
 
@@ -65,7 +69,7 @@ def main():
     for name in params:
         compare(name + ".grad", np.load(os.path.join(out_dir, name + ".grad.npy")),
                 t[name].grad.numpy())
-    print(f"torch parity: {5 - check.failures} ok, {check.failures} failing")
+    print(f"torch parity: {len(params) + 1 - check.failures} ok, {check.failures} failing")
     return 1 if check.failures else 0
 
 
