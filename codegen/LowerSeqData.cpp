@@ -14,7 +14,9 @@
 // into a constant global that the kernel copies out.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/Gemm.h"
 #include "codegen/KernelEmitter.h"
+#include "codegen/ParallelFor.h"
 #include "codegen/Lowering.h"
 #include "ir/ShapeRules.h"
 
@@ -146,52 +148,69 @@ llvm::Error lowerEmbeddingGrad(KernelCtx &k, const ir::Node &n) {
 }
 
 llvm::Error lowerBmm(KernelCtx &k, const ir::Node &n) {
-  // Per batch matrix, a plain i-j-q loop nest with the q sum in f32
-  // (reassociable, so the innermost loop vectorizes when it is contiguous).
-  // Attention's products are small ([T, d] x [d, T]); the GEMM micro-kernel
-  // would pay off beyond that and is future work.
-  auto &b = k.b();
+  // One GEMM per batch matrix (Gemm.h's outer-product kernel, A read through
+  // strides so transpose_a costs nothing), batches split across threads.
+  // transpose_b: every B matrix is first copied transposed into a scratch
+  // buffer (O(K*P) against O(M*K*P) per matrix), as matmul does for short K.
+  // A batch is computed by the same instructions whichever thread runs it,
+  // so C is bitwise the same for any thread count.
   bool ta = n.attrs().getInt("transpose_a", 0) != 0;
   bool tb = n.attrs().getInt("transpose_b", 0) != 0;
-  const Shape &as = k.inShape(0), &bs = k.inShape(1), &cs = k.outShape();
+  const Shape as = k.inShape(0), bs = k.inShape(1), cs = k.outShape();
   size_t ra = as.size(), rb = bs.size(), rc = cs.size();
   int64_t aR = as[ra - 2], aC = as[ra - 1], bR = bs[rb - 2], bC = bs[rb - 1];
   int64_t m = cs[rc - 2], p = cs[rc - 1], kk = ta ? aR : aC;
   Shape lead(cs.begin(), cs.end() - 2);
-  Value *batches = k.product(lead);
   // Where an operand's leading dims are the output's, batch s starts at
   // s * its matrix size; where they broadcast, at sum(i_d * stride_d) of
   // s's index (i_0, ..., i_k) (only i_0 may be the symbolic N).
-  auto start = [&](const Shape &op, int64_t matrix, Value *s) -> Value * {
+  auto start = [&](KernelCtx &c, const Shape &op, int64_t matrix, Value *s) -> Value * {
     if (Shape(op.begin(), op.end() - 2) == lead)
-      return k.mul(s, k.i64c(matrix));
+      return c.mul(s, c.i64c(matrix));
     std::vector<int64_t> strides = ir::bmmBatchStrides(op, lead);
-    Value *off = k.i64c(0), *rest = s;
+    Value *off = c.i64c(0), *rest = s;
     for (size_t d = lead.size(); d-- > 0;) {
-      Value *idx = d == 0 ? rest : b.CreateURem(rest, k.i64c(lead[d]));
+      Value *idx = d == 0 ? rest : c.b().CreateURem(rest, c.i64c(lead[d]));
       if (d > 0)
-        rest = b.CreateUDiv(rest, k.i64c(lead[d]));
+        rest = c.b().CreateUDiv(rest, c.i64c(lead[d]));
       if (strides[d])
-        off = k.add(off, k.mul(idx, k.i64c(strides[d])));
+        off = c.add(off, c.mul(idx, c.i64c(strides[d])));
     }
     return off;
   };
-  k.loop(batches, [&](Value *s) {
-    Value *a0 = start(as, aR * aC, s), *b0 = start(bs, bR * bC, s);
-    Value *c0 = k.mul(s, k.i64c(m * p));
-    k.loop(k.i64c(m), [&](Value *i) {
-      k.loop(k.i64c(p), [&](Value *j) {
-        Value *sum = k.loopCarried(k.i64c(kk), {k.f32c(0.0)},
-                                   [&](Value *q, llvm::ArrayRef<Value *> acc) {
-          Value *ai = ta ? k.add(k.mul(q, k.i64c(aC)), i) : k.add(k.mul(i, k.i64c(aC)), q);
-          Value *bi = tb ? k.add(k.mul(j, k.i64c(bC)), q) : k.add(k.mul(q, k.i64c(bC)), j);
-          Value *prod = b.CreateFMul(k.load(k.in(0), k.add(a0, ai)), k.load(k.in(1), k.add(b0, bi)));
-          return LoopValues{k.accumulate(acc[0], prod)};
-        }, "q")[0];
-        k.store(sum, k.out(), k.add(c0, k.add(k.mul(i, k.i64c(p)), j)));
-      }, "j");
-    }, "i");
-  }, "s");
+  Value *packed = nullptr;
+  if (tb) { // each B matrix [P, K] -> [K, P], same offsets
+    Value *mats = k.product(llvm::ArrayRef<int64_t>(bs).drop_back(2));
+    packed = k.mallocScratch(k.mul(mats, k.i64c(bR * bC)));
+    k.loop(mats, [&](Value *t) {
+      Value *base = k.mul(t, k.i64c(bR * bC));
+      k.loop(k.i64c(bR), [&](Value *r) {
+        k.loop(k.i64c(bC), [&](Value *c) {
+          Value *v = k.load(k.in(1), k.add(base, k.add(k.mul(r, k.i64c(bC)), c)));
+          k.store(v, packed, k.add(base, k.add(k.mul(c, k.i64c(bR)), r)));
+        }, "c");
+      }, "r");
+    }, "t");
+  }
+  llvm::SmallVector<Value *, 1> extra;
+  if (packed)
+    extra.push_back(packed);
+  Value *batches = k.product(lead);
+  emitParallelFor(k, batches, grainForFlops(k, k.i64c(2 * m * p * kk)), extra,
+                  [&](KernelCtx &c, llvm::ArrayRef<Value *> pExtra, Value *begin, Value *end) {
+    c.loop(c.b().CreateSub(end, begin), [&](Value *i) {
+      Value *s = c.add(begin, i);
+      Value *A = c.elemPtr(c.in(0), start(c, as, aR * aC, s));
+      Value *B = c.elemPtr(packed ? pExtra[0] : c.in(1), start(c, bs, bR * bC, s));
+      Value *C = c.elemPtr(c.out(), c.mul(s, c.i64c(m * p)));
+      GemmShape g{c.i64c(m), c.i64c(kk), c.i64c(p)};
+      GemmTiles tiles = gemmOuterTiles(c, g);
+      emitGemmOuter(c, g, A, ta ? c.i64c(1) : c.i64c(aC), ta ? c.i64c(aC) : c.i64c(1), B, C,
+                    c.i64c(0), tiles.count);
+    }, "s");
+  });
+  if (packed)
+    k.freeScratch(packed);
   return llvm::Error::success();
 }
 
