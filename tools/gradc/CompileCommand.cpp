@@ -10,11 +10,13 @@
 #include "tools/gradc/Driver.h"
 
 #include "codegen/Aot.h"
+#include "codegen/AotLayout.h"
 #include "frontend/ModelLoader.h"
 #include "ir/BufferLayout.h"
 #include "runtime/ParamIO.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -40,6 +42,70 @@ std::string prefixFromPath(llvm::StringRef model) {
   if (out.empty() || llvm::isDigit(out[0]))
     out.insert(out.begin(), 'm');
   return out;
+}
+
+/// "12,345" for byte counts.
+std::string grouped(int64_t v) {
+  std::string s = std::to_string(v), out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i && (s.size() - i) % 3 == 0)
+      out += ',';
+    out += s[i];
+  }
+  return out;
+}
+
+/// Bytes of what an entry's workspace holds, one buffer each: every input
+/// and every node result (params and optimizer state live in their own
+/// buffers). fixed + perSample * batch.
+std::pair<int64_t, int64_t> naiveWorkspaceBytes(const ir::Graph &g) {
+  int64_t fixed = 0, perSample = 0;
+  auto count = [&](const ir::Value *v) {
+    const Shape &s = v->type().shape;
+    int64_t bytes = staticNumel(s) * sizeOf(v->type().dtype);
+    (hasBatch(s) ? perSample : fixed) += bytes;
+  };
+  for (const ir::Value *v : g.inputs())
+    count(v);
+  for (const auto &n : g.nodes())
+    for (const ir::Value *v : n->results())
+      count(v);
+  return {fixed, perSample};
+}
+
+/// `gradc compile --stats`: sizes of what the object needs, and for each
+/// entry the workspace plan-memory gives against one buffer per node result.
+llvm::Error printStats(const CompileOptions &o, const ir::Graph *infer, const ir::Graph *train,
+                       size_t objectBytes) {
+  auto layout = codegen::layoutAot(infer, train);
+  if (!layout)
+    return layout.takeError();
+  int64_t batch = (train ? train : infer)->training.batchSize;
+  if (batch < 1)
+    batch = 1;
+  auto &os = llvm::outs();
+  os << llvm::formatv("gradc compile: {0}\n", o.model);
+  os << llvm::formatv("  {0,-16}{1} bytes ({2})\n", "output", grouped(objectBytes), o.emit);
+  os << llvm::formatv("  {0,-16}{1} bytes ({2} tensors); optimizer state {3} bytes\n", "params",
+                      grouped(layout->paramsBytes), layout->params.size(),
+                      grouped(layout->optStateBytes));
+  auto entry = [&](const char *name, const codegen::AotEntry *e) {
+    if (!e)
+      return;
+    auto [nf, np] = naiveWorkspaceBytes(*e->graph);
+    int64_t planned = e->workspaceFixed + e->workspacePerSample * batch;
+    int64_t naive = nf + np * batch;
+    os << llvm::formatv("  {0,-16}{1} + {2} * batch bytes; one buffer per value: {3} + {4} * "
+                        "batch\n",
+                        std::string(name) + " workspace", grouped(e->workspaceFixed),
+                        grouped(e->workspacePerSample), grouped(nf), grouped(np));
+    os << llvm::formatv("  {0,-16}at batch {1}: {2} bytes planned, {3:F0}% of {4}\n", "",
+                        batch, grouped(planned), 100.0 * double(planned) / double(std::max<int64_t>(naive, 1)),
+                        grouped(naive));
+  };
+  entry("infer", layout->infer.get());
+  entry("train", layout->train.get());
+  return llvm::Error::success();
 }
 
 /// A file being written: a temporary beside `path`, renamed onto it by keep().
@@ -173,6 +239,8 @@ llvm::Error runCompile(const CompileOptions &o) {
       llvm::sys::fs::remove(o.output);
       return e;
     }
+  if (o.stats)
+    return printStats(o, infer.get(), train.get(), artifact->object.size());
   return llvm::Error::success();
 }
 

@@ -138,6 +138,7 @@ struct CompileOptions {
   std::string targetCpu = "native";
   std::string emit = "obj"; // obj | asm | llvm
   unsigned threads = 1;     // --threads
+  bool stats = false;       // --stats: print sizes and planned memory
   std::string commandLine;  // recorded in the header
 };
 

@@ -263,6 +263,11 @@ cl::opt<std::string> TargetCpu("target-cpu",
                                cl::init("native"),
                                cl::value_desc("native|x86-64-v4|x86-64-v3|x86-64"),
                                cl::sub(CompileCmd), cl::cat(Category));
+cl::opt<bool> CompileStats("stats",
+                           cl::desc("Print the object's size, the params and each entry's "
+                                    "workspace: planned (plan-memory) against one buffer per "
+                                    "value"),
+                           cl::sub(CompileCmd), cl::cat(Category));
 cl::opt<unsigned> CompileThreads("threads",
                                  cl::desc("Threads each parallel loop of the object uses: 1 "
                                           "(default) runs on the caller only; N > 1 creates "
@@ -298,7 +303,7 @@ int main(int argc, char **argv) {
       "  gradc compile MODEL -o model.o [--header model.h] [--name PREFIX]\n"
       "              [--entry infer|train|both] [--params DIR --embed-params]\n"
       "              [--target-cpu native|x86-64-v4|x86-64-v3|x86-64] [--threads N]\n"
-      "              [--emit obj|asm|llvm]\n\n"
+      "              [--emit obj|asm|llvm] [--stats]\n\n"
       "Run 'gradc <command> --help' for a command's options; docs/TRAINING.md is the guide.\n");
 
   Error err = Error::success();
@@ -418,6 +423,7 @@ int main(int argc, char **argv) {
     o.targetCpu = TargetCpu;
     o.emit = Emit;
     o.threads = CompileThreads;
+    o.stats = CompileStats;
     o.commandLine = "gradc";
     for (int i = 1; i < argc; ++i)
       o.commandLine += std::string(" ") + argv[i];
