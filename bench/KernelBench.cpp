@@ -4,8 +4,15 @@
 //   - GEMM: one matmul node, square 256/512/1024 and the MNIST MLP's skinny
 //     shapes (forward [64,784]x[784,256] and its two backward forms);
 //   - the MNIST MLP (examples/mlp_mnist.pbtxt): training step at batch 64,
-//     inference at batch 1 and 256.
-// Counters: GFLOP/s (2 FLOP per multiply-add of the matmuls) and samples/s.
+//     inference at batch 1 and 256;
+//   - conv2d forward and its two backward kernels on the lenet and resnet
+//     workloads' shapes; softmax over the last axis (attention scores of the
+//     gpt workload, a 1000-class output); the layer_norm layer (gpt's
+//     [8, 64, 128]); an elementwise chain (x * sigmoid(x) + tanh(x) * 0.5,
+//     as a fused loop would compute it in one pass).
+// Counters: GFLOP/s (2 FLOP per multiply-add of the matmuls and convolutions)
+// and samples/s; for memory-bound kernels GB/s of the inputs read and the
+// output written once.
 // Threads: $GRADC_THREADS (default 1).
 //
 //===----------------------------------------------------------------------===//
@@ -65,8 +72,9 @@ void timeSteps(benchmark::State &state, rt::Executable &exe, int64_t batch, doub
   for (auto _ : state)
     if (auto e = s.run())
       fail(std::move(e));
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  if (flops > 0)
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   if (countSamples)
     state.counters["samples/s"] = benchmark::Counter(static_cast<double>(batch),
                                                      benchmark::Counter::kIsIterationInvariantRate);
@@ -129,6 +137,121 @@ void BM_MlpInfer(benchmark::State &state) {
   timeSteps(state, *exe, batch, 2.0 * batch * (784 * 256 + 256 * 10));
 }
 BENCHMARK(BM_MlpInfer)->ArgName("batch")->Arg(1)->Arg(256)->Unit(benchmark::kMicrosecond);
+
+/// Runs the inference pipeline (expand-layers, infer-shapes, dce,
+/// plan-memory) over a graph built in code and compiles it.
+std::unique_ptr<rt::Executable> compileInference(ir::Graph &g) {
+  passes::PassManager pm({}, llvm::nulls(), llvm::errs());
+  if (auto e = pm.setPipeline(passes::defaultPipeline(false)))
+    fail(std::move(e));
+  passes::PassContext ctx;
+  if (auto e = pm.run(g, ctx))
+    fail(std::move(e));
+  return check(codegen::compileGraph(g));
+}
+
+/// GB/s of moving `bytes` per step.
+void bytesCounter(benchmark::State &state, double bytes) {
+  state.counters["GB/s"] =
+      benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+/// conv2d (kind 0), its input gradient (1) or its weight gradient (2), on
+/// x[N,C,H,W] and w[O,C,K,K] with padding P (stride 1).
+void BM_Conv2d(benchmark::State &state) {
+  setThreads();
+  int64_t kind = state.range(0), n = state.range(1), c = state.range(2), hw = state.range(3),
+          o = state.range(4), k = state.range(5), pad = state.range(6);
+  int64_t out = hw + 2 * pad - k + 1;
+  ir::Graph g;
+  ir::Attrs attrs;
+  attrs.set("padding", pad);
+  ir::Builder builder(g, {});
+  ir::Value *x = g.addInput("x", TensorType(DType::F32, {n, c, hw, hw}));
+  ir::Value *w = g.addInput("w", TensorType(DType::F32, {o, c, k, k}));
+  ir::Value *y;
+  if (kind == 0) {
+    y = check(builder.create(ir::OpKind::Conv2d, {x, w}, attrs, "y"));
+  } else {
+    ir::Value *dy = g.addInput("dy", TensorType(DType::F32, {n, o, out, out}));
+    y = kind == 1 ? check(builder.create(ir::OpKind::Conv2dGradInput, {dy, w, x}, attrs, "dx"))
+                  : check(builder.create(ir::OpKind::Conv2dGradWeight, {x, dy, w}, attrs, "dw"));
+  }
+  g.outputs.push_back(y);
+  auto exe = check(codegen::compileGraph(g));
+  timeSteps(state, *exe, 1, 2.0 * n * o * out * out * c * k * k, /*countSamples=*/false);
+}
+BENCHMARK(BM_Conv2d)
+    ->ArgNames({"kind", "N", "C", "HW", "O", "K", "pad"})
+    // lenet conv2: [64,6,14,14] * [16,6,5,5]; kind 0 forward, 1 dx, 2 dw
+    ->Args({0, 64, 6, 14, 16, 5, 0})
+    ->Args({1, 64, 6, 14, 16, 5, 0})
+    ->Args({2, 64, 6, 14, 16, 5, 0})
+    // resnet block conv: [32,16,32,32] * [16,16,3,3], padding 1
+    ->Args({0, 32, 16, 32, 16, 3, 1})
+    ->Args({1, 32, 16, 32, 16, 3, 1})
+    ->Args({2, 32, 16, 32, 16, 3, 1})
+    ->Unit(benchmark::kMicrosecond);
+
+/// softmax over the last axis of [rows, cols].
+void BM_Softmax(benchmark::State &state) {
+  setThreads();
+  int64_t rows = state.range(0), cols = state.range(1);
+  ir::Graph g;
+  ir::Value *x = g.addInput("x", TensorType(DType::F32, {rows, cols}));
+  ir::Attrs attrs;
+  attrs.set("axis", int64_t(-1));
+  ir::Builder builder(g, {});
+  g.outputs.push_back(check(builder.create(ir::OpKind::Softmax, {x}, attrs, "y")));
+  auto exe = compileInference(g);
+  timeSteps(state, *exe, 1, 0, /*countSamples=*/false);
+  bytesCounter(state, 2.0 * rows * cols * 4);
+}
+BENCHMARK(BM_Softmax)
+    ->ArgNames({"rows", "cols"})
+    ->Args({8 * 4 * 64, 64})  // gpt attention scores [8, 4, 64, 64]
+    ->Args({256, 1000})
+    ->Unit(benchmark::kMicrosecond);
+
+/// The layer_norm layer (expanded: mean, variance, normalize, scale, shift)
+/// over the last axis of [N, T, D].
+void BM_LayerNorm(benchmark::State &state) {
+  setThreads();
+  int64_t n = state.range(0), t = state.range(1), d = state.range(2);
+  ir::Graph g;
+  ir::Value *x = g.addInput("x", TensorType(DType::F32, {kBatch, t, d}));
+  ir::Builder builder(g, {});
+  g.outputs.push_back(check(builder.create(ir::OpKind::LayerNorm, {x}, {}, "y")));
+  auto exe = compileInference(g);
+  timeSteps(state, *exe, n, 0);
+  bytesCounter(state, 2.0 * n * t * d * 4);
+}
+BENCHMARK(BM_LayerNorm)
+    ->ArgNames({"N", "T", "D"})
+    ->Args({8, 64, 128})  // gpt
+    ->Unit(benchmark::kMicrosecond);
+
+/// y = x * sigmoid(x) + tanh(x) * 0.5 over [N, 4096]: five elementwise ops.
+void BM_ElementwiseChain(benchmark::State &state) {
+  setThreads();
+  int64_t n = state.range(0), width = 4096;
+  ir::Graph g;
+  ir::Value *x = g.addInput("x", TensorType(DType::F32, {kBatch, width}));
+  ir::Builder builder(g, {});
+  auto op = [&](ir::OpKind k, std::vector<ir::Value *> ins, ir::Attrs a = {}) {
+    return check(builder.create(k, ins, std::move(a)));
+  };
+  ir::Attrs half;
+  half.set("value", 0.5);
+  half.set("shape", std::vector<int64_t>{});
+  ir::Value *s = op(ir::OpKind::Mul, {x, op(ir::OpKind::Sigmoid, {x})});
+  ir::Value *t = op(ir::OpKind::Mul, {op(ir::OpKind::Tanh, {x}), op(ir::OpKind::Constant, {}, half)});
+  g.outputs.push_back(op(ir::OpKind::Add, {s, t}));
+  auto exe = compileInference(g);
+  timeSteps(state, *exe, n, 0);
+  bytesCounter(state, 2.0 * n * width * 4);
+}
+BENCHMARK(BM_ElementwiseChain)->ArgName("N")->Arg(64)->Arg(1024)->Unit(benchmark::kMicrosecond);
 
 } // namespace
 
