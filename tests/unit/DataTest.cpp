@@ -503,8 +503,23 @@ TEST(BatchIterator, FillChecksTheTargetTensors) {
   EXPECT_EQ(errorText(it.fill(0, wide, y)),
             "small: a batch of 8 samples of 2 values does not fit in a f32[8,3] features tensor");
   EXPECT_EQ(errorText(it.fill(0, x, flat)),
-            "small: labels of a batch of 8 need i32[8], got f32[16]");
+            "small: labels of a batch of 8 need i32[8] (or f32[8] or f32[8, 1] targets), got "
+            "f32[16]");
   expectOk(it.fill(2, x, y)); // 4 samples into 8 rows
+}
+
+TEST(BatchIterator, FillsFloatTargetsWithTheLabels) {
+  Dataset d = smallSet(20);
+  BatchIterator it(d, 8, 1, /*shuffle=*/false);
+  Tensor x(DType::F32, {8, 2}), t(DType::F32, {8, 1}), y(DType::I32, {8});
+  expectOk(it.fill(0, x, t));
+  expectOk(it.fill(0, x, y));
+  for (int64_t i = 0; i < 8; ++i)
+    EXPECT_EQ(t.f32()[i], static_cast<float>(y.i32()[i])) << "row " << i;
+  // Rows past a partial batch are zero.
+  expectOk(it.fill(2, x, t));
+  for (int64_t i = 4; i < 8; ++i)
+    EXPECT_EQ(t.f32()[i], 0.0f);
 }
 
 } // namespace
