@@ -4,7 +4,10 @@
 //   void gradc_k<i>_<op>(ptr in..., ptr out..., i64 batch)
 // and let the op's lowering (Lowering.h) fill it. Kernels stay separate
 // functions (noinline): the printed IR reads kernel by kernel, and each
-// kernel's loops are vectorized on their own. Then the external entry
+// kernel's loops are vectorized on their own. Nodes with the same
+// kernelKey (KernelKey.h: op, attributes, types, in-place pairs) share the
+// function of the first of them, named after it: the unrolled steps of an
+// RNN then cost LLVM one set of kernels, not T. Then the external entry
 //   void gradc_step(ptr buffers, i64 batch)
 // loads each node's buffer pointers from the table and calls its kernel, in
 // order, and finally copies every graph.updates `next` buffer into its param
@@ -24,8 +27,10 @@
 #include "codegen/ModuleBuilder.h"
 
 #include "codegen/KernelEmitter.h"
+#include "codegen/KernelKey.h"
 #include "codegen/Lowering.h"
 
+#include "llvm/ADT/StringMap.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/Support/raw_ostream.h"
@@ -105,14 +110,22 @@ llvm::Expected<llvm::Function *> addStepFunction(const ir::Graph &g, const ir::B
     return b.CreateAlignedLoad(ptr, slot, llvm::Align(8), v->name());
   };
 
+  auto sameMemory = [&](const ir::Value *a, const ir::Value *r) {
+    return memoryOf(layout, a) == memoryOf(layout, r);
+  };
+  llvm::StringMap<llvm::Function *> kernels; // kernelKey -> its one function
   size_t index = 0;
   for (const auto &node : g.nodes()) {
     const ir::Node &n = *node;
-    llvm::Function *kernel = declareKernel(m, n, index++, layout);
-    KernelCtx k(kernel, n, target);
-    if (llvm::Error e = loweringFor(n.op())(k, n))
-      return ir::nodeError(n, g, "cannot generate code: " + llvm::toString(std::move(e)));
-    k.b().CreateRetVoid();
+    llvm::Function *&kernel = kernels[kernelKey(n, sameMemory)];
+    ++index;
+    if (!kernel) {
+      kernel = declareKernel(m, n, index - 1, layout);
+      KernelCtx k(kernel, n, target);
+      if (llvm::Error e = loweringFor(n.op())(k, n))
+        return ir::nodeError(n, g, "cannot generate code: " + llvm::toString(std::move(e)));
+      k.b().CreateRetVoid();
+    }
 
     llvm::SmallVector<llvm::Value *, 5> args;
     for (const ir::Value *v : n.inputs())
