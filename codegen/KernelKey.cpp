@@ -47,7 +47,7 @@ void writeAttr(llvm::raw_string_ostream &os, const ir::AttrValue &v) {
 } // namespace
 
 std::string kernelKey(const ir::Node &n,
-                      llvm::function_ref<bool(const ir::Value *, const ir::Value *)> sameMemory) {
+                      llvm::function_ref<bool(unsigned, unsigned)> sameMemory) {
   std::string key;
   llvm::raw_string_ostream os(key);
   os << static_cast<int>(n.op()) << '{';
@@ -65,9 +65,43 @@ std::string kernelKey(const ir::Node &n,
   os << ')';
   for (unsigned i = 0; i < n.inputs().size(); ++i)
     for (unsigned r = 0; r < n.results().size(); ++r)
-      if (sameMemory(n.input(i), n.result(r)))
+      if (sameMemory(i, r))
         os << " in" << i << '=' << r;
   return key;
+}
+
+std::optional<FlatMap> flatMapNode(const ir::Node &n) {
+  ir::OpClass c = n.info().opClass;
+  if ((c != ir::OpClass::Elementwise && c != ir::OpClass::Broadcast) ||
+      n.op() == ir::OpKind::Dropout || n.op() == ir::OpKind::DropoutTrain ||
+      n.results().size() != 1)
+    return std::nullopt;
+  const TensorType &out = n.result()->type();
+  if (!out.known || out.dtype != DType::F32 || out.shape.empty())
+    return std::nullopt;
+  auto single = [](const TensorType &t) {
+    for (int64_t d : t.shape)
+      if (d != 1)
+        return false;
+    return true;
+  };
+  for (const ir::Value *v : n.inputs())
+    if (!v->type().known || v->type().dtype != DType::F32 ||
+        (v->type().shape != out.shape && !single(v->type())))
+      return std::nullopt;
+
+  FlatMap f;
+  f.graph = std::make_unique<ir::Graph>();
+  llvm::SmallVector<ir::Value *, 3> ins;
+  for (unsigned i = 0; i < n.inputs().size(); ++i) {
+    const TensorType &t = n.input(i)->type();
+    Shape s = t.shape == out.shape ? Shape{kBatch} : Shape{};
+    ins.push_back(f.graph->addInput("in" + std::to_string(i), TensorType(DType::F32, s)));
+  }
+  ir::Node *node = f.graph->addNode(n.op(), ins, n.attrs(), {"out"});
+  node->result()->setType(TensorType(DType::F32, {kBatch}));
+  f.node = node;
+  return f;
 }
 
 } // namespace gradc::codegen

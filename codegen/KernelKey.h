@@ -7,7 +7,9 @@
 // ModuleBuilder emits it once and calls it from each. The unrolled time
 // steps of an RNN and the repeated blocks of a transformer are mostly such
 // repeats; sharing their kernels divides the IR that LLVM optimizes and
-// compiles.
+// compiles. Elementwise maps go further (flatMapNode): their kernels take
+// the element count at run time, so the optimizer's updates of params of
+// different shapes share one kernel per op.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -16,14 +18,31 @@
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 
+#include <memory>
+#include <optional>
 #include <string>
 
 namespace gradc::codegen {
 
-/// The structural key of `n`'s kernel (see above). `sameMemory(in, result)`
-/// says whether an input and a result of `n` live in the same memory. Keys
-/// are exact: float attributes enter bit for bit.
+/// The structural key of `n`'s kernel (see above). `sameMemory(i, r)` says
+/// whether input i and result r of `n` live in the same memory. Keys are
+/// exact: float attributes enter bit for bit.
 std::string kernelKey(const ir::Node &n,
-                      llvm::function_ref<bool(const ir::Value *, const ir::Value *)> sameMemory);
+                      llvm::function_ref<bool(unsigned, unsigned)> sameMemory);
+
+/// A stand-in for a node whose kernel depends on its element count only.
+struct FlatMap {
+  std::unique_ptr<ir::Graph> graph; // holds `node` and its values
+  const ir::Node *node = nullptr;
+};
+
+/// For a map node (op class Elementwise or Broadcast, lowered by
+/// emitNodeMap) whose every input has the result's shape or a single
+/// element: the same op and attributes over rank-1 values [N] (the
+/// single-element inputs as scalars []), so that such nodes of any shape
+/// share one kernel; the caller passes the result's element count as the
+/// kernel's batch argument. Element i of the result is computed from
+/// elements i (or 0) of the inputs either way. Null for other nodes.
+std::optional<FlatMap> flatMapNode(const ir::Node &n);
 
 } // namespace gradc::codegen
