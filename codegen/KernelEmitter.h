@@ -25,6 +25,8 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/IR/IRBuilder.h"
 
+#include <utility>
+
 namespace gradc::codegen {
 
 /// What lowerings may know of the machine they generate code for.
@@ -125,6 +127,22 @@ public:
       llvm::Value *n, llvm::ArrayRef<llvm::Value *> init,
       llvm::function_ref<LoopValues(llvm::Value *, llvm::ArrayRef<llvm::Value *>)> body,
       const llvm::Twine &name = "i");
+  /// Unrolling policy (docs/ARCHITECTURE.md, "Compile time"). Loops are
+  /// emitted with llvm.loop.unroll.runtime.disable: LLVM's runtime
+  /// unrolling (a copy of the body per factor, plus a remainder loop, for
+  /// every loop of unknown trip count) doubled the IR of small kernels for
+  /// no measured speed. Full and partial unrolling of constant trip counts
+  /// stay. allowRuntimeUnroll(true) lifts this for the loops emitted until
+  /// it is called with false (the GEMM's tile loops, which gain from it);
+  /// returns the previous setting.
+  bool allowRuntimeUnroll(bool allow) {
+    std::swap(runtimeUnroll_, allow);
+    return allow;
+  }
+  /// Asks LLVM to keep the loop emitted last rolled (no full, partial or
+  /// runtime unrolling): for loops whose body is already register-blocked
+  /// by hand, where unrolling only multiplies the code LLVM compiles.
+  void keepLastLoopRolled();
   /// cond ? then() : otherwise, where then() runs only when cond holds (for
   /// a load that would be out of bounds otherwise).
   llvm::Value *ifThenValue(llvm::Value *cond, llvm::function_ref<llvm::Value *()> then,
@@ -157,6 +175,11 @@ private:
   llvm::SmallVector<llvm::Value *, 1> outs_;
   llvm::Value *batch_ = nullptr;
   llvm::SmallVector<llvm::Value *, 3> trailing_;
+  llvm::BranchInst *lastLatch_ = nullptr; // the back edge of the last loop
+  bool runtimeUnroll_ = false;
+
+  /// Sets the loop metadata {hint} on the back edge `latch`.
+  void setLoopHint(llvm::BranchInst *latch, llvm::StringRef hint);
 };
 
 } // namespace gradc::codegen
