@@ -230,8 +230,11 @@ void KernelCtx::tiledNest2(Value *n0, Value *n1,
         Value *ii = add(s0, i);
         loop(e1, [&](Value *j) { body(ii, add(s1, j)); }, "tj");
       }, "ti");
+      keepLastLoopRolled();
     }, "t1");
+    keepLastLoopRolled();
   }, "t0");
+  keepLastLoopRolled();
 }
 
 Value *KernelCtx::mallocScratch(Value *numel) {

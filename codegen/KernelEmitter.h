@@ -152,6 +152,8 @@ public:
   /// `tile` x `tile`: for copies that read along one dimension and write
   /// along the other (transposes), so the strided side touches only `tile`
   /// cache lines at a time instead of one per element.
+  /// Only the innermost loop may be unrolled: copies of whole tiles (for
+  /// constant sizes) multiplied the code of every transpose for no speed.
   void tiledNest2(llvm::Value *n0, llvm::Value *n1,
                   llvm::function_ref<void(llvm::Value *, llvm::Value *)> body,
                   int64_t tile = 16);
