@@ -169,8 +169,11 @@ LoopValues KernelCtx::loopCarried(
   Value *ivNext = add(iv, i64c(1));
   llvm::BasicBlock *latch = b_.GetInsertBlock();
   lastLatch_ = b_.CreateBr(header);
+  auto *constN = llvm::dyn_cast<llvm::ConstantInt>(n);
   if (!runtimeUnroll_)
-    setLoopHint(lastLatch_, "llvm.loop.unroll.runtime.disable");
+    setLoopHint(lastLatch_, constN && constN->getSExtValue() >= kRolledTripCount
+                                ? "llvm.loop.unroll.disable"
+                                : "llvm.loop.unroll.runtime.disable");
   iv->addIncoming(ivNext, latch);
   for (size_t k = 0; k < carried.size(); ++k)
     carried[k]->addIncoming(next[k], latch);

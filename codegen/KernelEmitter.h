@@ -43,6 +43,9 @@ struct TargetInfo {
 /// to the code that follows it).
 using LoopValues = llvm::SmallVector<llvm::Value *, 4>;
 
+/// Constant trip counts from which KernelCtx loops stay rolled.
+inline constexpr int64_t kRolledTripCount = 64;
+
 class KernelCtx {
 public:
   /// `fn` is the (empty) kernel function; its arguments are the node's input
@@ -131,10 +134,15 @@ public:
   /// emitted with llvm.loop.unroll.runtime.disable: LLVM's runtime
   /// unrolling (a copy of the body per factor, plus a remainder loop, for
   /// every loop of unknown trip count) doubled the IR of small kernels for
-  /// no measured speed. Full and partial unrolling of constant trip counts
-  /// stay. allowRuntimeUnroll(true) lifts this for the loops emitted until
-  /// it is called with false (the GEMM's tile loops, which gain from it);
-  /// returns the previous setting.
+  /// no measured speed. Loops of a constant trip count of at least
+  /// kRolledTripCount are not unrolled at all (llvm.loop.unroll.disable;
+  /// the vectorizer still widens and interleaves them): fully unrolled
+  /// after vectorization they made basic blocks of thousands of
+  /// instructions, on which the machine schedulers are quadratic (a
+  /// resnet conv's bias loop cost ~1 s). Shorter constant loops (windows,
+  /// taps) may still be unrolled. allowRuntimeUnroll(true) lifts both for
+  /// the loops emitted until it is called with false (the GEMM's tile
+  /// loops, which gain from it); returns the previous setting.
   bool allowRuntimeUnroll(bool allow) {
     std::swap(runtimeUnroll_, allow);
     return allow;
