@@ -44,7 +44,7 @@ struct TargetInfo {
 using LoopValues = llvm::SmallVector<llvm::Value *, 4>;
 
 /// Constant trip counts from which KernelCtx loops stay rolled.
-inline constexpr int64_t kRolledTripCount = 64;
+inline constexpr int64_t kRolledTripCount = 256;
 
 class KernelCtx {
 public:
