@@ -26,6 +26,8 @@
 #include "llvm/ExecutionEngine/Orc/ThreadSafeModule.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <chrono>
+
 namespace gradc::codegen {
 
 namespace {
@@ -88,6 +90,15 @@ llvm::Error checkTypesKnown(const ir::Graph &g) {
 
 llvm::Expected<std::unique_ptr<rt::Executable>> compileGraph(const ir::Graph &g,
                                                              const CodegenOptions &opts) {
+  using Clock = std::chrono::steady_clock;
+  auto lap = [t = Clock::now()](double *into) mutable {
+    auto now = Clock::now();
+    if (into)
+      *into += std::chrono::duration<double>(now - t).count();
+    t = now;
+  };
+  CompileTimes *times = opts.times;
+
   if (auto e = checkTypesKnown(g))
     return e;
   ir::BufferLayout layout = ir::layoutBuffers(g);
@@ -103,12 +114,15 @@ llvm::Expected<std::unique_ptr<rt::Executable>> compileGraph(const ir::Graph &g,
   auto module = buildStepModule(g, layout, targetInfo(**tm), *ctx);
   if (!module)
     return module.takeError();
+  lap(times ? &times->buildIR : nullptr);
   finishModule(**module, **tm, opts.optLevel);
+  lap(times ? &times->optimize : nullptr);
   if (opts.llvmIROut) {
     opts.llvmIROut->clear();
     llvm::raw_string_ostream os(*opts.llvmIROut);
     (*module)->print(os, nullptr);
   }
+  lap(nullptr); // printing is no phase of compiling
 
   auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
   if (!jit)
@@ -133,6 +147,7 @@ llvm::Expected<std::unique_ptr<rt::Executable>> compileGraph(const ir::Graph &g,
   if (!addr)
     return addr.takeError();
   auto fn = addr->toPtr<StepFn>();
+  lap(times ? &times->machineCode : nullptr);
   return std::make_unique<JitExecutable>(std::move(*jit), fn, std::move(layout.buffers));
 }
 

@@ -20,6 +20,14 @@
 
 namespace gradc::codegen {
 
+/// The phases of compileGraph: building the LLVM IR of every kernel, the
+/// LLVM optimization pipeline, and machine code (instruction selection,
+/// register allocation, linking in the JIT).
+struct CompileTimes {
+  double buildIR = 0, optimize = 0, machineCode = 0;
+  double total() const { return buildIR + optimize + machineCode; }
+};
+
 struct CodegenOptions {
   unsigned optLevel = 3;
   /// If set, receives the optimized LLVM IR of the module as text.
@@ -28,6 +36,8 @@ struct CodegenOptions {
   /// older CPU of the host's family ("haswell": AVX2, "x86-64": SSE2) runs
   /// on the host too, which is how the tests cover the non-AVX-512 paths.
   std::string cpu;
+  /// If set, the seconds (wall) of each phase are added to it.
+  CompileTimes *times = nullptr;
 };
 
 /// Compiles `g`. The returned executable does not reference the graph.

@@ -168,7 +168,12 @@ LoopValues KernelCtx::loopCarried(
   assert(next.size() == carried.size() && "loop body returned the wrong values");
   Value *ivNext = add(iv, i64c(1));
   llvm::BasicBlock *latch = b_.GetInsertBlock();
-  b_.CreateBr(header);
+  lastLatch_ = b_.CreateBr(header);
+  auto *constN = llvm::dyn_cast<llvm::ConstantInt>(n);
+  if (!runtimeUnroll_)
+    setLoopHint(lastLatch_, constN && constN->getSExtValue() >= kRolledTripCount
+                                ? "llvm.loop.unroll.disable"
+                                : "llvm.loop.unroll.runtime.disable");
   iv->addIncoming(ivNext, latch);
   for (size_t k = 0; k < carried.size(); ++k)
     carried[k]->addIncoming(next[k], latch);
@@ -176,6 +181,19 @@ LoopValues KernelCtx::loopCarried(
   exit->insertInto(fn_);
   b_.SetInsertPoint(exit);
   return LoopValues(carried.begin(), carried.end());
+}
+
+void KernelCtx::setLoopHint(llvm::BranchInst *latch, llvm::StringRef hint) {
+  llvm::LLVMContext &c = ctx();
+  llvm::Metadata *h = llvm::MDNode::get(c, llvm::MDString::get(c, hint));
+  llvm::MDNode *self = llvm::MDNode::getDistinct(c, {nullptr, h});
+  self->replaceOperandWith(0, self);
+  latch->setMetadata(llvm::LLVMContext::MD_loop, self);
+}
+
+void KernelCtx::keepLastLoopRolled() {
+  assert(lastLatch_ && "no loop emitted yet");
+  setLoopHint(lastLatch_, "llvm.loop.unroll.disable");
 }
 
 Value *KernelCtx::ifThenValue(Value *cond, llvm::function_ref<Value *()> then,
@@ -215,8 +233,11 @@ void KernelCtx::tiledNest2(Value *n0, Value *n1,
         Value *ii = add(s0, i);
         loop(e1, [&](Value *j) { body(ii, add(s1, j)); }, "tj");
       }, "ti");
+      keepLastLoopRolled();
     }, "t1");
+    keepLastLoopRolled();
   }, "t0");
+  keepLastLoopRolled();
 }
 
 Value *KernelCtx::mallocScratch(Value *numel) {

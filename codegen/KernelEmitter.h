@@ -25,6 +25,8 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/IR/IRBuilder.h"
 
+#include <utility>
+
 namespace gradc::codegen {
 
 /// What lowerings may know of the machine they generate code for.
@@ -40,6 +42,9 @@ struct TargetInfo {
 /// Values a loop body hands to the next iteration (and, after the loop,
 /// to the code that follows it).
 using LoopValues = llvm::SmallVector<llvm::Value *, 4>;
+
+/// Constant trip counts from which KernelCtx loops stay rolled.
+inline constexpr int64_t kRolledTripCount = 256;
 
 class KernelCtx {
 public:
@@ -125,6 +130,27 @@ public:
       llvm::Value *n, llvm::ArrayRef<llvm::Value *> init,
       llvm::function_ref<LoopValues(llvm::Value *, llvm::ArrayRef<llvm::Value *>)> body,
       const llvm::Twine &name = "i");
+  /// Unrolling policy (docs/ARCHITECTURE.md, "Compile time"). Loops are
+  /// emitted with llvm.loop.unroll.runtime.disable: LLVM's runtime
+  /// unrolling (a copy of the body per factor, plus a remainder loop, for
+  /// every loop of unknown trip count) doubled the IR of small kernels for
+  /// no measured speed. Loops of a constant trip count of at least
+  /// kRolledTripCount are not unrolled at all (llvm.loop.unroll.disable;
+  /// the vectorizer still widens and interleaves them): fully unrolled
+  /// after vectorization they made basic blocks of thousands of
+  /// instructions, on which the machine schedulers are quadratic (a
+  /// resnet conv's bias loop cost ~1 s). Shorter constant loops (windows,
+  /// taps) may still be unrolled. allowRuntimeUnroll(true) lifts both for
+  /// the loops emitted until it is called with false (the GEMM's tile
+  /// loops, which gain from it); returns the previous setting.
+  bool allowRuntimeUnroll(bool allow) {
+    std::swap(runtimeUnroll_, allow);
+    return allow;
+  }
+  /// Asks LLVM to keep the loop emitted last rolled (no full, partial or
+  /// runtime unrolling): for loops whose body is already register-blocked
+  /// by hand, where unrolling only multiplies the code LLVM compiles.
+  void keepLastLoopRolled();
   /// cond ? then() : otherwise, where then() runs only when cond holds (for
   /// a load that would be out of bounds otherwise).
   llvm::Value *ifThenValue(llvm::Value *cond, llvm::function_ref<llvm::Value *()> then,
@@ -134,6 +160,8 @@ public:
   /// `tile` x `tile`: for copies that read along one dimension and write
   /// along the other (transposes), so the strided side touches only `tile`
   /// cache lines at a time instead of one per element.
+  /// Only the innermost loop may be unrolled: copies of whole tiles (for
+  /// constant sizes) multiplied the code of every transpose for no speed.
   void tiledNest2(llvm::Value *n0, llvm::Value *n1,
                   llvm::function_ref<void(llvm::Value *, llvm::Value *)> body,
                   int64_t tile = 16);
@@ -157,6 +185,11 @@ private:
   llvm::SmallVector<llvm::Value *, 1> outs_;
   llvm::Value *batch_ = nullptr;
   llvm::SmallVector<llvm::Value *, 3> trailing_;
+  llvm::BranchInst *lastLatch_ = nullptr; // the back edge of the last loop
+  bool runtimeUnroll_ = false;
+
+  /// Sets the loop metadata {hint} on the back edge `latch`.
+  void setLoopHint(llvm::BranchInst *latch, llvm::StringRef hint);
 };
 
 } // namespace gradc::codegen

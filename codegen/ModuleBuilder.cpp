@@ -4,7 +4,12 @@
 //   void gradc_k<i>_<op>(ptr in..., ptr out..., i64 batch)
 // and let the op's lowering (Lowering.h) fill it. Kernels stay separate
 // functions (noinline): the printed IR reads kernel by kernel, and each
-// kernel's loops are vectorized on their own. Then the external entry
+// kernel's loops are vectorized on their own. Nodes with the same
+// kernelKey (KernelKey.h: op, attributes, types, in-place pairs) share the
+// function of the first of them, named after it: the unrolled steps of an
+// RNN then cost LLVM one set of kernels, not T. An elementwise map of
+// contiguous operands is lowered from a rank-1 stand-in (flatMapNode) and
+// called with its element count as `batch`, so maps of any shape share. Then the external entry
 //   void gradc_step(ptr buffers, i64 batch)
 // loads each node's buffer pointers from the table and calls its kernel, in
 // order, and finally copies every graph.updates `next` buffer into its param
@@ -24,8 +29,10 @@
 #include "codegen/ModuleBuilder.h"
 
 #include "codegen/KernelEmitter.h"
+#include "codegen/KernelKey.h"
 #include "codegen/Lowering.h"
 
+#include "llvm/ADT/StringMap.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/Support/raw_ostream.h"
@@ -105,21 +112,41 @@ llvm::Expected<llvm::Function *> addStepFunction(const ir::Graph &g, const ir::B
     return b.CreateAlignedLoad(ptr, slot, llvm::Align(8), v->name());
   };
 
+  auto numel = [&](const TensorType &t) {
+    llvm::Value *count = b.getInt64(1);
+    for (int64_t d : t.shape)
+      count = b.CreateMul(count, d == kBatch ? static_cast<llvm::Value *>(batch)
+                                             : b.getInt64(d));
+    return count;
+  };
+
+  llvm::StringMap<llvm::Function *> kernels; // kernelKey -> its one function
   size_t index = 0;
   for (const auto &node : g.nodes()) {
     const ir::Node &n = *node;
-    llvm::Function *kernel = declareKernel(m, n, index++, layout);
-    KernelCtx k(kernel, n, target);
-    if (llvm::Error e = loweringFor(n.op())(k, n))
-      return ir::nodeError(n, g, "cannot generate code: " + llvm::toString(std::move(e)));
-    k.b().CreateRetVoid();
+    // A flat map's kernel is lowered from its stand-in and takes the
+    // element count in place of the batch.
+    std::optional<FlatMap> flat = flatMapNode(n);
+    const ir::Node &kn = flat ? *flat->node : n;
+    auto sameMemory = [&](unsigned i, unsigned r) {
+      return memoryOf(layout, n.input(i)) == memoryOf(layout, n.result(r));
+    };
+    llvm::Function *&kernel = kernels[kernelKey(kn, sameMemory)];
+    ++index;
+    if (!kernel) {
+      kernel = declareKernel(m, n, index - 1, layout);
+      KernelCtx k(kernel, kn, target);
+      if (llvm::Error e = loweringFor(kn.op())(k, kn))
+        return ir::nodeError(n, g, "cannot generate code: " + llvm::toString(std::move(e)));
+      k.b().CreateRetVoid();
+    }
 
     llvm::SmallVector<llvm::Value *, 5> args;
     for (const ir::Value *v : n.inputs())
       args.push_back(bufferPtr(v));
     for (const ir::Value *v : n.results())
       args.push_back(bufferPtr(v));
-    args.push_back(batch);
+    args.push_back(flat ? numel(n.result()->type()) : batch);
     b.CreateCall(kernel, args);
   }
 
@@ -127,11 +154,7 @@ llvm::Expected<llvm::Function *> addStepFunction(const ir::Graph &g, const ir::B
     if (layout.index.lookup(u.param) == layout.index.lookup(u.next))
       continue; // computed in place (plan-memory)
     const TensorType &t = u.param->type();
-    llvm::Value *numel = b.getInt64(1);
-    for (int64_t d : t.shape)
-      numel = b.CreateMul(numel, d == kBatch ? static_cast<llvm::Value *>(batch)
-                                             : b.getInt64(d));
-    llvm::Value *bytes = b.CreateMul(numel, b.getInt64(sizeOf(t.dtype)));
+    llvm::Value *bytes = b.CreateMul(numel(t), b.getInt64(sizeOf(t.dtype)));
     b.CreateMemCpy(bufferPtr(u.param), llvm::Align(64), bufferPtr(u.next), llvm::Align(64),
                    bytes);
   }

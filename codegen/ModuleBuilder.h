@@ -17,8 +17,9 @@ namespace gradc::codegen {
 inline constexpr const char *kStepFunctionName = "gradc_step";
 
 /// Builds the unoptimized module of `g` (every value's type inferred) over
-/// the buffer order of `layout`: one internal kernel function per node,
-/// called in schedule order from the entry, which then copies each param
+/// the buffer order of `layout`: one internal kernel function per node
+/// (nodes of equal kernelKey share one, KernelKey.h), called in schedule
+/// order from the entry, which then copies each param
 /// update into its param buffer. `target` tunes the explicit-vector kernels.
 /// Errors name the node codegen cannot lower.
 /// Adds the step of `g` to `m` as the function `name` (linkage `linkage`),

@@ -776,6 +776,53 @@ TEST(JitGraphs, OptLevelZeroAgreesWithO3) {
   EXPECT_TRUE(allClose(a.get("W1"), b.get("W1"), 1e-5, 1e-6));
 }
 
+TEST(JitGraphs, NodesWithTheSameKeyShareOneKernel) {
+  // codegen/KernelKey.h: same op, attributes and types -> one function,
+  // called once per node; another attribute value -> its own. A map of
+  // contiguous operands takes its element count at run time, so another
+  // shape shares (y4), but a broadcasting one does not (y5, y6).
+  GraphMaker gm;
+  ir::Value *x = gm.input("x", f32Type({N, 8}));
+  ir::Value *z = gm.input("z", f32Type({N, 4}));
+  ir::Attrs a01, a02;
+  a01.set("alpha", 0.1);
+  a02.set("alpha", 0.2);
+  ir::Value *y1 = gm.op(OpKind::LeakyRelu, {x}, a01, "y1");
+  ir::Value *y2 = gm.op(OpKind::LeakyRelu, {y1}, a01, "y2");
+  ir::Value *y3 = gm.op(OpKind::LeakyRelu, {y2}, a02, "y3");
+  gm.op(OpKind::LeakyRelu, {z}, a01, "y4");
+  ir::Value *b8 = gm.input("b8", f32Type({8}));
+  ir::Value *b4 = gm.input("b4", f32Type({4}));
+  gm.op(OpKind::Add, {y3, b8}, {}, "y5");
+  gm.op(OpKind::Add, {z, b4}, {}, "y6");
+  std::string ir;
+  codegen::CodegenOptions o;
+  o.llvmIROut = &ir;
+  auto exe = jit(gm.graph(), o);
+  auto count = [&](const std::string &re) {
+    std::regex r(re);
+    return std::distance(std::sregex_iterator(ir.begin(), ir.end(), r), std::sregex_iterator());
+  };
+  EXPECT_EQ(count("\\ndefine internal [^@\\n]*@gradc_k[0-9]+_leaky_relu\\("), 2) << ir;
+  EXPECT_EQ(count("call [^@\\n]*@gradc_k0_leaky_relu\\("), 3) << ir;
+  EXPECT_EQ(count("\\ndefine internal [^@\\n]*@gradc_k[0-9]+_add\\("), 2) << ir;
+  auto ref = interp::makeInterpreter(gm.graph());
+  BoundBuffers a(*exe, 3), e(*ref, 3);
+  TensorRng rng(7);
+  rt::Tensor xs = rng.uniform({3, 8}, -1, 1), zs = rng.uniform({3, 4}, -1, 1);
+  rt::Tensor b8s = rng.uniform({8}, -1, 1), b4s = rng.uniform({4}, -1, 1);
+  for (BoundBuffers *b : {&a, &e}) {
+    b->set("x", xs);
+    b->set("z", zs);
+    b->set("b8", b8s);
+    b->set("b4", b4s);
+  }
+  expectOk(a.run());
+  expectOk(e.run());
+  for (const char *name : {"y1", "y2", "y3", "y4", "y5", "y6"})
+    EXPECT_TRUE(sameTensor(a.get(name), e.get(name), {1e-6, 1e-6})) << name;
+}
+
 TEST(JitGraphs, UncompilableGraphIsAnError) {
   GraphMaker gm;
   ir::Value *x = gm.input("x", f32Type({2}));

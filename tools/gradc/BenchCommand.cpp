@@ -3,7 +3,8 @@
 // Compiles a model's training step (or, with --infer, its forward pass), binds
 // seeded synthetic inputs (features uniform in [0,1), labels uniform over the
 // classes), runs warm-up steps and then times every step on its own. Reports
-// the compile time, the median, min and max step time, samples/s, the FLOPs
+// the compile time (split into graph passes and the codegen phases of
+// codegen::CompileTimes), the median, min and max step time, samples/s, the FLOPs
 // of one step (ir/Cost.h) and the GFLOP/s that median achieves, and the bytes
 // of the step's buffers: planned (memory slots in one arena, plan-memory) and
 // naive (one buffer per value).
@@ -107,7 +108,9 @@ llvm::Error runBench(const BenchOptions &o) {
   auto g = buildGraph(o.model, o.infer ? Mode::Infer : Mode::Train);
   if (!g)
     return g.takeError();
-  auto exe = compile(**g);
+  double passSeconds = secondsSince(t0);
+  codegen::CompileTimes times;
+  auto exe = compile(**g, nullptr, &times);
   if (!exe)
     return exe.takeError();
   double compileSeconds = secondsSince(t0);
@@ -148,15 +151,21 @@ llvm::Error runBench(const BenchOptions &o) {
         "\"compile_s\": {4:F4}, \"median_ms\": {5:F5}, \"min_ms\": {6:F5}, \"max_ms\": {7:F5}, "
         "\"steps\": {8}, \"warmup\": {9}, \"flops_per_step\": {10:F0}, \"gflops\": {11:F3}, "
         "\"param_bytes\": {12:F0}, \"opt_state_bytes\": {13:F0}, \"naive_bytes\": {14:F0}, "
-        "\"planned_bytes\": {15:F0}, \"slotted_bytes\": {16:F0}, \"arena_bytes\": {17:F0}}\n",
+        "\"planned_bytes\": {15:F0}, \"slotted_bytes\": {16:F0}, \"arena_bytes\": {17:F0}, "
+        "\"compile_passes_s\": {18:F4}, \"compile_ir_s\": {19:F4}, "
+        "\"compile_optimize_s\": {20:F4}, \"compile_machine_code_s\": {21:F4}}\n",
         o.model, o.infer ? "infer" : "train", batch, rt::numThreads(), compileSeconds, median,
         sorted.front(), sorted.back(), o.steps, o.warmup, flops, flops / median / 1e6,
-        mem.params, mem.optState, mem.naive, mem.planned, mem.slotted, mem.arena);
+        mem.params, mem.optState, mem.naive, mem.planned, mem.slotted, mem.arena, passSeconds,
+        times.buildIR, times.optimize, times.machineCode);
     return llvm::Error::success();
   }
   os << llvm::formatv("gradc bench: {0} ({1}, batch {2}, {3} thread(s))\n", o.model, what,
                       batch, rt::numThreads());
-  os << llvm::formatv("  compile     {0:F3} s\n", compileSeconds);
+  os << llvm::formatv("  compile     {0:F3} s  (graph passes {1:F3}, LLVM IR {2:F3}, LLVM "
+                      "optimization {3:F3}, machine code {4:F3})\n",
+                      compileSeconds, passSeconds, times.buildIR, times.optimize,
+                      times.machineCode);
   os << llvm::formatv("  step        median {0:F3} ms  (min {1:F3}, max {2:F3}; {3} steps "
                       "after {4} warm-up)\n",
                       median, sorted.front(), sorted.back(), o.steps, o.warmup);

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "codegen/Jit.h"
 #include "ir/Graph.h"
 #include "passes/PassManager.h"
 #include "runtime/Executable.h"
@@ -50,9 +51,11 @@ buildGraph(const std::string &modelPath, Mode mode,
 /// params unchanged): what dev evaluation and `gradc eval` run.
 llvm::Expected<std::unique_ptr<rt::Executable>> compileEvalStep(const std::string &modelPath);
 
-/// JIT-compiles a graph built by buildGraph.
+/// JIT-compiles a graph built by buildGraph; `times`, if given, receives
+/// the seconds of each codegen phase.
 llvm::Expected<std::unique_ptr<rt::Executable>> compile(const ir::Graph &g,
-                                                        std::string *llvmIR = nullptr);
+                                                        std::string *llvmIR = nullptr,
+                                                        codegen::CompileTimes *times = nullptr);
 
 /// Command-line overrides of the model's learning-rate schedule.
 struct ScheduleFlags {

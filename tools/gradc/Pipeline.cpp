@@ -95,9 +95,11 @@ llvm::Expected<std::unique_ptr<rt::Executable>> compileEvalStep(const std::strin
 }
 
 llvm::Expected<std::unique_ptr<rt::Executable>> compile(const ir::Graph &g,
-                                                        std::string *llvmIR) {
+                                                        std::string *llvmIR,
+                                                        codegen::CompileTimes *times) {
   codegen::CodegenOptions opts;
   opts.llvmIROut = llvmIR;
+  opts.times = times;
   return codegen::compileGraph(g, opts);
 }
 
