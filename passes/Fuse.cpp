@@ -17,6 +17,8 @@
 // scheduled before the source group's first member, which cannot depend on
 // it. So chains, and trees of maps meeting at a node (m = b1*m + b2*g), fuse;
 // siblings that share only an input (two consumers of one value) do not.
+// Nor does a merge that would make a group wait for a heavy node scheduled
+// after it (delays(): that would stretch the lifetimes of its inputs).
 // Groups left with one member are no groups.
 //
 // Epilogues: a matmul may head a group (ir/Fusion.h). It starts a group of
@@ -86,8 +88,8 @@ public:
             p->result()->type().shape != node->result()->type().shape)
           continue;
         size_t theirs = groupOf_.lookup(p);
-        if (theirs != mine && epilogueAllows(theirs, mine) && !reaches(mine, theirs) &&
-            !reaches(theirs, mine))
+        if (theirs != mine && epilogueAllows(theirs, mine) && !delays(theirs, mine) &&
+            !delays(mine, theirs) && !reaches(mine, theirs) && !reaches(theirs, mine))
           mine = merge(theirs, mine);
       }
     }
@@ -180,6 +182,27 @@ private:
         work.push_back(d);
       }
     }
+    return false;
+  }
+
+  /// True when merging would make group `a` wait for a heavy node (not a
+  /// map: a matmul, a reduction, ...) that `b` reads and that runs after
+  /// `a`'s first node: `a`'s inputs would then live across that node. (A
+  /// gradient summed over time steps, d = ((g0 + g1) + g2) + ..., would
+  /// otherwise become one group after the last g_t, keeping every g_t
+  /// alive; instead each sum joins the next g_t's GEMM as its epilogue.)
+  bool delays(size_t a, size_t b) const {
+    for (const Node *m : groups_[b])
+      for (const Value *in : m->inputs()) {
+        const Node *d = in->def();
+        if (!d || fusible(*d))
+          continue;
+        auto it = groupOf_.find(d);
+        if (it != groupOf_.end() && (it->second == a || it->second == b))
+          continue;
+        if (pos_.lookup(d) > first_[a])
+          return true;
+      }
     return false;
   }
 
