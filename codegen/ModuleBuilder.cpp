@@ -70,6 +70,12 @@ llvm::Function *declareKernelOver(llvm::Module &m, const std::string &name,
     for (unsigned r = 0; r < outs.size(); ++r)
       if (memoryOf(layout, ins[i]) == memoryOf(layout, outs[r]))
         shared[i] = shared[ins.size() + r] = true;
+  // Two results in the same memory: an epilogue's output computed in place
+  // of the product it reads back (a fusion group with a matmul head).
+  for (unsigned r = 0; r < outs.size(); ++r)
+    for (unsigned q = 0; q < r; ++q)
+      if (memoryOf(layout, outs[q]) == memoryOf(layout, outs[r]))
+        shared[ins.size() + q] = shared[ins.size() + r] = true;
   for (unsigned i = 0; i < nptrs; ++i) {
     if (!shared[i])
       f->addParamAttr(i, llvm::Attribute::NoAlias);

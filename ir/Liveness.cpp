@@ -62,7 +62,7 @@ bool Liveness::mayShareInPlace(const Value *a, const Value *b) const {
   if (!canShareInPlace(a, b))
     return false;
   const Node *head = epilogueHeads.lookup(b->def()->group);
-  return !head || (head->result() != a && !llvm::is_contained(head->inputs(), a));
+  return !head || !llvm::is_contained(head->inputs(), a);
 }
 
 int64_t lastReader(const Graph &g, const Value *v) {

@@ -49,8 +49,10 @@ struct Liveness {
   /// Heads of epilogue groups (ir/Fusion.h), by group id.
   llvm::DenseMap<int32_t, const Node *> epilogueHeads;
   /// canShareInPlace, and not across an epilogue's GEMM: in an epilogue
-  /// group `a` may be neither the head's result nor one of its operands
-  /// (the GEMM reads its operands across tiles while the epilogue writes).
+  /// group `a` may not be an operand of the head (the GEMM reads its
+  /// operands across tiles while the epilogue writes). The head's result
+  /// may be taken: the epilogue reads each element of a stored tile before
+  /// it writes the same element.
   bool mayShareInPlace(const Value *a, const Value *b) const;
 };
 

@@ -63,9 +63,14 @@ public:
     // its inputs may be taken in place by any of its results.
     std::vector<size_t> pos = ir::schedulePositions(g);
     llvm::DenseSet<const Value *> internal = ir::groupInternalValues(g);
+    // (and, in a group headed by a matmul, the product: its epilogue reads
+    // each element of a stored tile before writing the same element).
     llvm::DenseMap<int32_t, std::vector<const Value *>> groupInputs;
-    for (ir::FusionGroup &grp : ir::collectFusionGroups(g))
+    for (ir::FusionGroup &grp : ir::collectFusionGroups(g)) {
+      if (grp.head)
+        grp.inputs.push_back(grp.head->result());
       groupInputs[grp.id] = std::move(grp.inputs);
+    }
     for (size_t i0 = 0; i0 < g.nodes().size(); ++i0) {
       const ir::Node &n = *g.nodes()[i0];
       const size_t i = pos[i0];
