@@ -51,7 +51,8 @@ llvm::Error layoutEntry(AotEntry &e, const AotLayout &l, const char *what) {
   std::vector<bool> read(e.layout.buffers.size(), false);
   for (const auto &n : e.graph->nodes())
     for (const ir::Value *v : n->inputs())
-      read[e.layout.index.lookup(v)] = true;
+      if (auto it = e.layout.index.find(v); it != e.layout.index.end())
+        read[it->second] = true; // (a value internal to a fusion group has none)
 
   const std::vector<rt::BufferDesc> &bufs = e.layout.buffers;
   e.slots.assign(bufs.size(), AotSlot{});

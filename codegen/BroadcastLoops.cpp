@@ -44,9 +44,10 @@ struct Group {
 
 } // namespace
 
-void emitBroadcastMap(KernelCtx &k, const Shape &outShape, Value *out,
-                      llvm::ArrayRef<MapOperand> operands,
-                      llvm::function_ref<Value *(llvm::ArrayRef<Value *>)> combine) {
+void emitBroadcastMapMulti(KernelCtx &k, const Shape &outShape, llvm::ArrayRef<Value *> outs,
+                           llvm::ArrayRef<MapOperand> operands,
+                           llvm::function_ref<LoopValues(llvm::ArrayRef<Value *>)> combine) {
+  assert(!outs.empty() && "a map writes at least one result");
   const size_t rank = outShape.size();
   const size_t nops = operands.size();
 
@@ -78,7 +79,10 @@ void emitBroadcastMap(KernelCtx &k, const Shape &outShape, Value *out,
     llvm::SmallVector<Value *, 3> vals;
     for (const MapOperand &op : operands)
       vals.push_back(k.load(op.ptr, k.i64c(0)));
-    k.store(combine(vals), out, k.i64c(0));
+    LoopValues res = combine(vals);
+    assert(res.size() == outs.size() && "one value per result");
+    for (size_t r = 0; r < outs.size(); ++r)
+      k.store(res[r], outs[r], k.i64c(0));
     return;
   }
   const size_t ng = groups.size();
@@ -109,15 +113,18 @@ void emitBroadcastMap(KernelCtx &k, const Shape &outShape, Value *out,
 
   // The nest over outer indices [lo, hi), carrying one running offset per
   // operand (and the output).
-  auto nest = [&](const Layout &l, llvm::ArrayRef<Value *> ptrs, Value *outPtr, Value *lo,
-                  Value *hi) {
+  auto nest = [&](const Layout &l, llvm::ArrayRef<Value *> ptrs,
+                  llvm::ArrayRef<Value *> outPtrs, Value *lo, Value *hi) {
     std::function<void(size_t, llvm::ArrayRef<Value *>)> level =
         [&](size_t g, llvm::ArrayRef<Value *> offsets) {
           if (g == ng) {
             llvm::SmallVector<Value *, 3> vals;
             for (size_t op = 0; op < nops; ++op)
               vals.push_back(k.load(ptrs[op], offsets[op]));
-            k.store(combine(vals), outPtr, offsets[nops]);
+            LoopValues res = combine(vals);
+            assert(res.size() == outPtrs.size() && "one value per result");
+            for (size_t r = 0; r < outPtrs.size(); ++r)
+              k.store(res[r], outPtrs[r], offsets[nops]);
             return;
           }
           auto *c0 = llvm::dyn_cast<llvm::ConstantInt>(lo);
@@ -149,10 +156,10 @@ void emitBroadcastMap(KernelCtx &k, const Shape &outShape, Value *out,
   Value *total = k.product(l.sizes);
   auto *constTotal = llvm::dyn_cast<llvm::ConstantInt>(total);
   // The body can only reach the kernel's own pointers (kernelValueInBody).
-  bool argsOnly = llvm::isa<llvm::Argument>(out) &&
-                  llvm::all_of(ptrs, [](Value *p) { return llvm::isa<llvm::Argument>(p); });
+  auto isArg = [](Value *p) { return llvm::isa<llvm::Argument>(p); };
+  bool argsOnly = llvm::all_of(outs, isArg) && llvm::all_of(ptrs, isArg);
   if (!argsOnly || (constTotal && constTotal->getSExtValue() < 2 * kMinParallelElements)) {
-    nest(l, ptrs, out, k.i64c(0), l.sizes[0]);
+    nest(l, ptrs, outs, k.i64c(0), l.sizes[0]);
     return;
   }
 
@@ -174,12 +181,27 @@ void emitBroadcastMap(KernelCtx &k, const Shape &outShape, Value *out,
     Value *lo = p.mul(begin, p.i64c(block));
     Value *hi = p.b().CreateBinaryIntrinsic(llvm::Intrinsic::umin,
                                             p.mul(end, p.i64c(block)), pl.sizes[0]);
-    nest(pl, partPtrs, kernelValueInBody(p, out), lo, hi);
+    llvm::SmallVector<Value *, 2> partOuts;
+    for (Value *v : outs)
+      partOuts.push_back(kernelValueInBody(p, v));
+    nest(pl, partPtrs, partOuts, lo, hi);
   });
+}
+
+void emitBroadcastMap(KernelCtx &k, const Shape &outShape, Value *out,
+                      llvm::ArrayRef<MapOperand> operands,
+                      llvm::function_ref<Value *(llvm::ArrayRef<Value *>)> combine) {
+  emitBroadcastMapMulti(k, outShape, {out}, operands,
+                        [&](llvm::ArrayRef<Value *> v) { return LoopValues{combine(v)}; });
 }
 
 llvm::Error emitNodeMap(KernelCtx &k, const ir::Node &n,
                         llvm::function_ref<Value *(llvm::ArrayRef<Value *>)> combine) {
+  if (KernelCtx::ElementScope *scope = k.elementScope()) {
+    assert(scope->ins.size() == n.inputs().size() && "one element per input");
+    scope->result = combine(scope->ins);
+    return llvm::Error::success();
+  }
   llvm::SmallVector<MapOperand, 3> ops;
   for (unsigned i = 0; i < n.inputs().size(); ++i)
     ops.push_back({k.in(i), k.inShape(i)});

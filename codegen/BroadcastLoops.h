@@ -18,8 +18,17 @@ void emitBroadcastMap(KernelCtx &k, const Shape &outShape, llvm::Value *out,
                       llvm::ArrayRef<MapOperand> operands,
                       llvm::function_ref<llvm::Value *(llvm::ArrayRef<llvm::Value *>)> combine);
 
+/// emitBroadcastMap with several results of `outShape` (a fusion group's
+/// materialized values): `combine` returns one value per pointer of `outs`,
+/// stored at the same index.
+void emitBroadcastMapMulti(KernelCtx &k, const Shape &outShape, llvm::ArrayRef<llvm::Value *> outs,
+                           llvm::ArrayRef<MapOperand> operands,
+                           llvm::function_ref<LoopValues(llvm::ArrayRef<llvm::Value *>)> combine);
+
 /// The map of node `n`'s kernel: its result from its inputs, each broadcast
-/// to the result's shape (emitBroadcastMap over in(i), out()).
+/// to the result's shape (emitBroadcastMap over in(i), out()). In element
+/// mode (KernelCtx::elementScope, a fused kernel's loop body) it emits only
+/// `combine` of the scope's inputs and leaves the value in the scope.
 llvm::Error emitNodeMap(KernelCtx &k, const ir::Node &n,
                         llvm::function_ref<llvm::Value *(llvm::ArrayRef<llvm::Value *>)> combine);
 

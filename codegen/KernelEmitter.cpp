@@ -17,7 +17,12 @@ namespace gradc::codegen {
 using llvm::Value;
 
 KernelCtx::KernelCtx(llvm::Function *fn, const ir::Node &node, const TargetInfo &target)
-    : fn_(fn), node_(node), target_(target), b_(fn->getContext()) {
+    : KernelCtx(fn, node, target, node.inputs().size(), node.results().size()) {}
+
+KernelCtx::KernelCtx(llvm::Function *fn, const ir::Node &node, const TargetInfo &target,
+                     unsigned numIns, unsigned numOuts)
+    : fn_(fn), node_(node), target_(target), b_(fn->getContext()), numIns_(numIns),
+      numOuts_(numOuts) {
   llvm::FastMathFlags fmf;
   fmf.setAllowContract(true);
   b_.setFastMathFlags(fmf);
@@ -25,7 +30,7 @@ KernelCtx::KernelCtx(llvm::Function *fn, const ir::Node &node, const TargetInfo 
 }
 
 void KernelCtx::bind(llvm::Function *fn, unsigned numTrailing) {
-  const size_t nin = node_.inputs().size(), nout = node_.results().size();
+  const size_t nin = numIns_, nout = numOuts_;
   assert(fn->arg_size() == nin + nout + 1 + numTrailing &&
          "kernel signature does not match the node");
   fn_ = fn;

@@ -26,6 +26,7 @@
 #include "llvm/IR/IRBuilder.h"
 
 #include <utility>
+#include <functional>
 
 namespace gradc::codegen {
 
@@ -51,6 +52,11 @@ public:
   /// `fn` is the (empty) kernel function; its arguments are the node's input
   /// pointers, then its result pointers, then the i64 batch.
   KernelCtx(llvm::Function *fn, const ir::Node &node, const TargetInfo &target);
+  /// A kernel whose pointer arguments are not `node`'s own (a fusion group's
+  /// kernel: its external inputs, then its materialized results); `node` is
+  /// the group's first member.
+  KernelCtx(llvm::Function *fn, const ir::Node &node, const TargetInfo &target,
+            unsigned numIns, unsigned numOuts);
 
   /// Where the context emits: the function, its arguments as in()/out()/
   /// batch()/trailing() see them, and the insertion point.
@@ -78,6 +84,29 @@ public:
   llvm::Value *batch() const { return batch_; }
   /// Argument `i` after the batch (0 <= i < numTrailing of retarget()).
   llvm::Value *trailing(unsigned i) const { return trailing_[i]; }
+
+  /// Pointer arguments of the kernel: inputs, then results.
+  unsigned numIns() const { return numIns_; }
+  unsigned numOuts() const { return numOuts_; }
+
+  /// Element mode (fusion): while set, emitNodeMap emits no loop but applies
+  /// the node's element function to `ins` and leaves the value in `result`,
+  /// so a fused kernel runs each member's lowering inside its own loop body.
+  struct ElementScope {
+    llvm::ArrayRef<llvm::Value *> ins;
+    llvm::Value *result = nullptr;
+  };
+  void setElementScope(ElementScope *s) { elementScope_ = s; }
+  ElementScope *elementScope() const { return elementScope_; }
+
+  /// An epilogue (fusion): GEMM kernels call it after storing each tile of
+  /// C, rows [i0, i0 + rows) x columns [j0, j0 + cols) of the row-major
+  /// C[., Nn], while the tile is still in cache.
+  using TileEpilogue = std::function<void(KernelCtx &k, llvm::Value *i0, llvm::Value *rows,
+                                          llvm::Value *j0, llvm::Value *cols,
+                                          llvm::Value *Nn)>;
+  void setTileEpilogue(const TileEpilogue *e) { tileEpilogue_ = e; }
+  const TileEpilogue *tileEpilogue() const { return tileEpilogue_; }
 
   /// Pointer to input `i` / result `i` of the node.
   llvm::Value *in(unsigned i) const { return ins_[i]; }
@@ -190,6 +219,9 @@ private:
 
   /// Sets the loop metadata {hint} on the back edge `latch`.
   void setLoopHint(llvm::BranchInst *latch, llvm::StringRef hint);
+  unsigned numIns_ = 0, numOuts_ = 0;
+  ElementScope *elementScope_ = nullptr;
+  const TileEpilogue *tileEpilogue_ = nullptr;
 };
 
 } // namespace gradc::codegen

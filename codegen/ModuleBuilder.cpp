@@ -14,7 +14,12 @@
 // loads each node's buffer pointers from the table and calls its kernel, in
 // order, and finally copies every graph.updates `next` buffer into its param
 // buffer (after all nodes: a kernel late in the step may still read the old
-// param).
+// param). A fusion group (ir/Fusion.h) is one kernel instead,
+//   void gradc_k<i>_fused_g<id>(ptr group input..., ptr group output..., i64 batch)
+// called where its first member would run: one map over the group's shape
+// that computes each member with its own lowering in element mode, so the
+// values only members read stay in registers. A group headed by a matmul
+// is the matmul's own kernel, with the maps as a tile epilogue of its GEMM.
 //
 // Pointer arguments are noalias and align 64: no two values live at the same
 // node share memory (a memory slot of plan-memory holds values whose
@@ -28,9 +33,11 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/ModuleBuilder.h"
 
+#include "codegen/BroadcastLoops.h"
 #include "codegen/KernelEmitter.h"
 #include "codegen/KernelKey.h"
 #include "codegen/Lowering.h"
+#include "ir/Fusion.h"
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/IR/IRBuilder.h"
@@ -48,42 +55,179 @@ int64_t memoryOf(const ir::BufferLayout &layout, const ir::Value *v) {
   return slot >= 0 ? -1 - static_cast<int64_t>(slot) : static_cast<int64_t>(i);
 }
 
-llvm::Function *declareKernel(llvm::Module &m, const ir::Node &n, size_t index,
-                              const ir::BufferLayout &layout) {
+/// Declares a kernel `name(ptr in..., ptr out..., i64 batch)` over the
+/// buffers of `ins` and `outs`.
+llvm::Function *declareKernelOver(llvm::Module &m, const std::string &name,
+                                  llvm::ArrayRef<const ir::Value *> ins,
+                                  llvm::ArrayRef<const ir::Value *> outs,
+                                  const ir::BufferLayout &layout) {
   llvm::LLVMContext &ctx = m.getContext();
   llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
-  size_t nptrs = n.inputs().size() + n.results().size();
+  size_t nptrs = ins.size() + outs.size();
   llvm::SmallVector<llvm::Type *, 5> params(nptrs, ptr);
   params.push_back(llvm::Type::getInt64Ty(ctx));
   auto *fty = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false);
-  std::string name = "gradc_k" + std::to_string(index) + "_" + n.info().name;
   auto *f = llvm::Function::Create(fty, llvm::Function::InternalLinkage, name, m);
   f->addFnAttr(llvm::Attribute::NoInline);
   f->addFnAttr(llvm::Attribute::NoUnwind);
   // An input and a result in the same memory: the result is computed in place
   // (plan-memory), so neither pointer is noalias and the input is written.
   llvm::SmallVector<bool, 5> shared(nptrs, false);
-  for (unsigned i = 0; i < n.inputs().size(); ++i)
-    for (unsigned r = 0; r < n.results().size(); ++r)
-      if (memoryOf(layout, n.input(i)) == memoryOf(layout, n.result(r)))
-        shared[i] = shared[n.inputs().size() + r] = true;
+  for (unsigned i = 0; i < ins.size(); ++i)
+    for (unsigned r = 0; r < outs.size(); ++r)
+      if (memoryOf(layout, ins[i]) == memoryOf(layout, outs[r]))
+        shared[i] = shared[ins.size() + r] = true;
+  // Two results in the same memory: an epilogue's output computed in place
+  // of the product it reads back (a fusion group with a matmul head).
+  for (unsigned r = 0; r < outs.size(); ++r)
+    for (unsigned q = 0; q < r; ++q)
+      if (memoryOf(layout, outs[q]) == memoryOf(layout, outs[r]))
+        shared[ins.size() + q] = shared[ins.size() + r] = true;
   for (unsigned i = 0; i < nptrs; ++i) {
     if (!shared[i])
       f->addParamAttr(i, llvm::Attribute::NoAlias);
     f->addParamAttr(i, llvm::Attribute::NoCapture);
     f->addParamAttr(i, llvm::Attribute::NoUndef);
     f->addParamAttr(i, llvm::Attribute::getWithAlignment(ctx, llvm::Align(64)));
-    if (i < n.inputs().size() && !shared[i])
+    if (i < ins.size() && !shared[i])
       f->addParamAttr(i, llvm::Attribute::ReadOnly);
   }
   f->addParamAttr(nptrs, llvm::Attribute::NoUndef);
   unsigned a = 0;
-  for (const ir::Value *v : n.inputs())
+  for (const ir::Value *v : ins)
     f->getArg(a++)->setName(v->name());
-  for (const ir::Value *v : n.results())
+  for (const ir::Value *v : outs)
     f->getArg(a++)->setName(v->name());
   f->getArg(a)->setName("batch");
   return f;
+}
+
+llvm::Function *declareKernel(llvm::Module &m, const ir::Node &n, size_t index,
+                              const ir::BufferLayout &layout) {
+  std::string name = "gradc_k" + std::to_string(index) + "_" + n.info().name;
+  return declareKernelOver(m, name, {n.inputs().begin(), n.inputs().end()},
+                           {n.results().begin(), n.results().end()}, layout);
+}
+
+/// Computes the map members of `grp` (all but its head) on element values:
+/// `elem` holds the group's inputs (and the head's result) at one index;
+/// each member's lowering runs in element mode (KernelCtx::ElementScope) and
+/// adds its result. The first error is kept in `err`.
+void emitMembers(KernelCtx &k, const ir::FusionGroup &grp, const ir::Graph &g,
+                 llvm::DenseMap<const ir::Value *, llvm::Value *> &elem, llvm::Error &err) {
+  for (const ir::Node *m : grp.members) {
+    if (m == grp.head)
+      continue;
+    llvm::SmallVector<llvm::Value *, 3> args;
+    for (const ir::Value *v : m->inputs())
+      args.push_back(elem.lookup(v));
+    KernelCtx::ElementScope scope{args};
+    k.setElementScope(&scope);
+    llvm::Error e = loweringFor(m->op())(k, *m);
+    k.setElementScope(nullptr);
+    if (!e && !scope.result)
+      e = llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                  "internal error: op '" + std::string(m->info().name) +
+                                      "' has no element function to fuse");
+    if (e) {
+      if (!err)
+        err = ir::nodeError(*m, g, "cannot generate code: " + llvm::toString(std::move(e)));
+      else
+        llvm::consumeError(std::move(e));
+      scope.result = llvm::PoisonValue::get(k.f32());
+    }
+    elem[m->result()] = scope.result;
+  }
+}
+
+/// Fills the kernel of a group of maps: one broadcast map over the group's
+/// shape whose body loads the group's inputs, computes every member, and
+/// stores the group's outputs.
+llvm::Error emitMapGroupKernel(KernelCtx &k, const ir::FusionGroup &grp, const ir::Graph &g) {
+  llvm::SmallVector<MapOperand, 4> operands;
+  for (unsigned i = 0; i < grp.inputs.size(); ++i)
+    operands.push_back({k.in(i), grp.inputs[i]->type().shape});
+  llvm::SmallVector<llvm::Value *, 2> outs;
+  for (unsigned r = 0; r < grp.outputs.size(); ++r)
+    outs.push_back(k.out(r));
+  llvm::Error err = llvm::Error::success();
+  emitBroadcastMapMulti(k, grp.shape(), outs, operands, [&](llvm::ArrayRef<llvm::Value *> in) {
+    llvm::DenseMap<const ir::Value *, llvm::Value *> elem;
+    for (unsigned i = 0; i < grp.inputs.size(); ++i)
+      elem[grp.inputs[i]] = in[i];
+    emitMembers(k, grp, g, elem, err);
+    LoopValues res;
+    for (const ir::Value *o : grp.outputs)
+      res.push_back(elem.lookup(o));
+    return res;
+  });
+  return err;
+}
+
+/// An operand of an epilogue: the kernel argument holding it and how the
+/// epilogue indexes it.
+struct EpilogueOperand {
+  const ir::Value *value;
+  unsigned arg;
+  ir::EpilogueRead read;
+};
+
+/// The kernel arguments of a group with a head: the head's operands as the
+/// head's lowering expects them, then the other operands its maps read.
+std::vector<const ir::Value *> headGroupInputs(const ir::FusionGroup &grp,
+                                               std::vector<EpilogueOperand> *epilogue) {
+  std::vector<const ir::Value *> ins(grp.head->inputs().begin(), grp.head->inputs().end());
+  for (const ir::Value *v : grp.inputs) {
+    bool readByMap = llvm::any_of(grp.members, [&](const ir::Node *m) {
+      return m != grp.head && llvm::is_contained(m->inputs(), v);
+    });
+    if (!readByMap)
+      continue;
+    auto read = ir::epilogueRead(v->type().shape, grp.shape());
+    assert(read && "the verifier checks epilogue operands");
+    if (epilogue)
+      epilogue->push_back({v, static_cast<unsigned>(ins.size()), *read});
+    ins.push_back(v);
+  }
+  return ins;
+}
+
+/// Fills the kernel of a group headed by a matmul: the head's own lowering,
+/// with a tile epilogue that reads each stored tile of the product back
+/// (output 0), computes the maps on it and stores the other outputs.
+llvm::Error emitHeadGroupKernel(KernelCtx &k, const ir::FusionGroup &grp, const ir::Graph &g) {
+  std::vector<EpilogueOperand> operands;
+  headGroupInputs(grp, &operands);
+  llvm::Error err = llvm::Error::success();
+  KernelCtx::TileEpilogue epilogue = [&](KernelCtx &p, llvm::Value *i0, llvm::Value *rows,
+                                         llvm::Value *j0, llvm::Value *cols, llvm::Value *Nn) {
+    p.loop(rows, [&](llvm::Value *r) {
+      llvm::Value *rowBase = p.mul(p.add(i0, r), Nn);
+      p.loop(cols, [&](llvm::Value *c) {
+        llvm::Value *col = p.add(j0, c);
+        llvm::Value *idx = p.add(rowBase, col);
+        llvm::DenseMap<const ir::Value *, llvm::Value *> elem;
+        elem[grp.head->result()] = p.load(p.out(0), idx);
+        for (const EpilogueOperand &o : operands) {
+          llvm::Value *at = o.read == ir::EpilogueRead::Full  ? idx
+                            : o.read == ir::EpilogueRead::Row ? col
+                                                              : p.i64c(0);
+          elem[o.value] = p.load(p.in(o.arg), at);
+        }
+        emitMembers(p, grp, g, elem, err);
+        for (unsigned out = 1; out < grp.outputs.size(); ++out)
+          p.store(elem.lookup(grp.outputs[out]), p.out(out), idx);
+      }, "ej");
+    }, "ei");
+  };
+  k.setTileEpilogue(&epilogue);
+  llvm::Error e = loweringFor(grp.head->op())(k, *grp.head);
+  k.setTileEpilogue(nullptr);
+  if (e) {
+    llvm::consumeError(std::move(err));
+    return ir::nodeError(*grp.head, g, "cannot generate code: " + llvm::toString(std::move(e)));
+  }
+  return err;
 }
 
 } // namespace
@@ -121,9 +265,37 @@ llvm::Expected<llvm::Function *> addStepFunction(const ir::Graph &g, const ir::B
   };
 
   llvm::StringMap<llvm::Function *> kernels; // kernelKey -> its one function
+  std::vector<ir::FusionGroup> groups = ir::collectFusionGroups(g);
+  llvm::DenseMap<int32_t, const ir::FusionGroup *> groupOf;
+  for (const ir::FusionGroup &grp : groups)
+    groupOf[grp.id] = &grp;
+
   size_t index = 0;
   for (const auto &node : g.nodes()) {
     const ir::Node &n = *node;
+    if (n.group != ir::Node::kNoGroup) {
+      const ir::FusionGroup &grp = *groupOf.lookup(n.group);
+      if (grp.members.front() != &n)
+        continue; // the group's kernel runs at its first member
+      std::string name =
+          "gradc_k" + std::to_string(index++) + "_fused_g" + std::to_string(grp.id);
+      std::vector<const ir::Value *> ins =
+          grp.head ? headGroupInputs(grp, nullptr) : grp.inputs;
+      llvm::Function *kernel = declareKernelOver(m, name, ins, grp.outputs, layout);
+      KernelCtx k(kernel, n, target, ins.size(), grp.outputs.size());
+      if (llvm::Error e =
+              grp.head ? emitHeadGroupKernel(k, grp, g) : emitMapGroupKernel(k, grp, g))
+        return e;
+      k.b().CreateRetVoid();
+      llvm::SmallVector<llvm::Value *, 5> args;
+      for (const ir::Value *v : ins)
+        args.push_back(bufferPtr(v));
+      for (const ir::Value *v : grp.outputs)
+        args.push_back(bufferPtr(v));
+      args.push_back(batch);
+      b.CreateCall(kernel, args);
+      continue;
+    }
     // A flat map's kernel is lowered from its stand-in and takes the
     // element count in place of the batch.
     std::optional<FlatMap> flat = flatMapNode(n);

@@ -60,8 +60,7 @@ void emitParallelFor(KernelCtx &k, Value *n, Value *grain, llvm::ArrayRef<Value 
   llvm::LLVMContext &c = k.ctx();
   llvm::Type *ptr = llvm::PointerType::getUnqual(c);
   llvm::Type *i64 = k.i64();
-  const ir::Node &node = k.node();
-  const unsigned nptrs = node.inputs().size() + node.results().size();
+  const unsigned nptrs = k.numIns() + k.numOuts();
 
   // The body: the kernel's arguments, then extra..., begin, end.
   llvm::SmallVector<llvm::Type *, 8> partParams(nptrs, ptr);
@@ -128,9 +127,9 @@ void emitParallelFor(KernelCtx &k, Value *n, Value *grain, llvm::ArrayRef<Value 
   Value *ctx = entry.CreateAlloca(ctxTy, nullptr, "par.ctx");
   auto &b = k.b();
   unsigned f = 0;
-  for (unsigned i = 0; i < node.inputs().size(); ++i)
+  for (unsigned i = 0; i < k.numIns(); ++i)
     b.CreateStore(k.in(i), b.CreateStructGEP(ctxTy, ctx, f++));
-  for (unsigned i = 0; i < node.results().size(); ++i)
+  for (unsigned i = 0; i < k.numOuts(); ++i)
     b.CreateStore(k.out(i), b.CreateStructGEP(ctxTy, ctx, f++));
   for (Value *e : extra)
     b.CreateStore(e, b.CreateStructGEP(ctxTy, ctx, f++));

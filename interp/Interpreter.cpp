@@ -7,7 +7,8 @@
 //   2. Nodes run in schedule order. Each gets freshly allocated result
 //      tensors and its kernel (Kernels.cpp); each result is copied into its
 //      buffer at once, so outputs, the loss, gradients and temps are all
-//      readable afterwards. A kernel error (a bad label) is prefixed with
+//      readable afterwards (results internal to a fusion group, which have
+//      no buffer, are kept in the interpreter). A kernel error (a bad label) is prefixed with
 //      the node's location and stops the step.
 //   3. After every node ran, each update (param <- next) is copied into the
 //      param's buffer. Nodes read params from the copies made in step 1, so
@@ -75,6 +76,8 @@ llvm::Error Interpreter::run(void *const *bufs, int64_t batch) {
     values[i] = std::move(*t);
   }
 
+  // Results internal to a fusion group have no buffer: they are kept here.
+  llvm::DenseMap<const ir::Value *, rt::Tensor> unbuffered;
   std::vector<const rt::Tensor *> ins;
   std::vector<rt::Tensor> results;
   std::vector<rt::Tensor *> outs;
@@ -83,12 +86,18 @@ llvm::Error Interpreter::run(void *const *bufs, int64_t batch) {
     ins.clear();
     results.clear();
     outs.clear();
-    for (const ir::Value *v : n.inputs())
-      ins.push_back(&values[indexOf(v)]);
+    for (const ir::Value *v : n.inputs()) {
+      auto it = layout_.index.find(v);
+      ins.push_back(it != layout_.index.end() ? &values[it->second] : &unbuffered[v]);
+    }
     // Results go to fresh tensors first: a result computed in place shares
     // its buffer index with an input the kernel still reads.
     for (const ir::Value *r : n.results()) {
-      auto t = allocate(indexOf(r), batch);
+      auto it = layout_.index.find(r);
+      auto t = it != layout_.index.end()
+                   ? allocate(it->second, batch)
+                   : rt::Tensor::create(r->type().dtype, bindBatch(r->type().shape, batch),
+                                        "value %" + r->name());
       if (!t)
         return ir::nodeError(n, g_, llvm::toString(t.takeError()));
       results.push_back(std::move(*t));
@@ -98,7 +107,12 @@ llvm::Error Interpreter::run(void *const *bufs, int64_t batch) {
     if (llvm::Error e = interpKernel(n.op())(n, ins, outs))
       return ir::nodeError(n, g_, llvm::toString(std::move(e)));
     for (unsigned k = 0; k < results.size(); ++k) {
-      unsigned i = indexOf(n.result(k));
+      auto it = layout_.index.find(n.result(k));
+      if (it == layout_.index.end()) {
+        unbuffered[n.result(k)] = std::move(results[k]);
+        continue;
+      }
+      unsigned i = it->second;
       copyBytes(bufs[i], results[k].data(), results[k].bytes());
       values[i] = std::move(results[k]);
     }

@@ -1,5 +1,7 @@
 #include "ir/BufferLayout.h"
 
+#include "ir/Fusion.h"
+
 #include <cassert>
 
 namespace gradc::ir {
@@ -37,9 +39,12 @@ BufferLayout layoutBuffers(const Graph &g) {
   for (const auto &slot : g.memorySlots)
     if (slot.front()->isParam())
       out.index[slot[1]] = out.index[slot.front()];
+  // A result read only inside its fusion group lives in a register of the
+  // group's loop: no buffer.
+  llvm::DenseSet<const Value *> internal = groupInternalValues(g);
   for (const auto &n : g.nodes())
     for (const Value *r : n->results())
-      if (!out.index.count(r))
+      if (!out.index.count(r) && !internal.contains(r))
         add(r, rt::BufferRole::Temp);
   // Roles of results, in increasing priority.
   for (const auto &[param, grad] : g.gradients) {

@@ -1,7 +1,8 @@
 //===- ir/BufferLayout.h - The graph's buffers as the runtime sees them ---===//
 //
 // One buffer per value: graph inputs, then params, then node results in
-// schedule order. Roles: inputs are Input (HyperInput for hyper inputs, with
+// schedule order, except results internal to a fusion group (ir/Fusion.h),
+// which have none. Roles: inputs are Input (HyperInput for hyper inputs, with
 // their HyperKind and the optimizer constants the runtime computes them
 // from), params Param (OptState for optimizer state), the loss Loss,
 // outputs Output, recorded gradients Gradient, everything else Temp. Members

@@ -107,6 +107,10 @@ public:
   Attrs &attrs() { return attrs_; }
   const Attrs &attrs() const { return attrs_; }
   Location loc;
+  /// The fusion group this node belongs to (pass `fuse`, text IR `fused g3`),
+  /// or kNoGroup. Members of one group run as one loop nest (ir/Fusion.h).
+  int32_t group = kNoGroup;
+  static constexpr int32_t kNoGroup = -1;
 
   /// "node 'fc1' (matmul)" or "node %h (matmul)": how diagnostics name it.
   std::string describe() const;

@@ -16,6 +16,14 @@
 // between such a pair. A param and the next value of its update share in
 // place the same way, when no node after the update's node reads the param.
 //
+// Fusion groups (ir/Fusion.h) run as one kernel, so every member of a group
+// has the position of its first member: all the group's inputs are read and
+// all its results defined there. A group's result may then take in place the
+// memory of a value of its type whose last reader is in the group: the
+// group's loop reads every input element at an index before it stores any
+// result element at that index. In a group headed by a matmul (an epilogue)
+// that holds only for values the GEMM itself does not read.
+//
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -38,12 +46,25 @@ struct Liveness {
   static bool disjoint(const Lifetime &a, const Lifetime &b) {
     return a.last < b.def || b.last < a.def;
   }
+  /// Heads of epilogue groups (ir/Fusion.h), by group id.
+  llvm::DenseMap<int32_t, const Node *> epilogueHeads;
+  /// canShareInPlace, and not across an epilogue's GEMM: in an epilogue
+  /// group `a` may not be an operand of the head (the GEMM reads its
+  /// operands across tiles while the epilogue writes). The head's result
+  /// may be taken: the epilogue reads each element of a stored tile before
+  /// it writes the same element.
+  bool mayShareInPlace(const Value *a, const Value *b) const;
 };
 
 Liveness computeLiveness(const Graph &g);
+/// Per node (schedule order) its position for lifetimes: its index, or the
+/// index of its fusion group's first member.
+std::vector<size_t> schedulePositions(const Graph &g);
 
 /// True when `b` may take `a`'s memory in place (see above): b's node is
-/// elementwise, reads `a`, and b has a's type. Lifetimes are the caller's.
+/// elementwise, reads `a` (or is in a fusion group: then the caller's
+/// lifetime check, a's last reader at b's position, says the group reads
+/// `a`), and b has a's type. Lifetimes are the caller's.
 bool canShareInPlace(const Value *a, const Value *b);
 
 /// Position of the last node that reads `v` (any value), or -1 if none does.

@@ -9,7 +9,7 @@
 //          | 'param' %v ':' type ['init' '=' kind ['(' field=num, ... ')']] ['frozen']
 //            ['state']
 //          | %v, ... '=' op '(' [%v, ...] ')' ['{' name=attr, ... '}'] ':' type, ...
-//            ['loc' '(' ["file":line] ["node"] [pass] ['of' %v] ')']
+//            ['fused' gN] ['loc' '(' ["file":line] ["node"] [pass] ['of' %v] ')']
 //          | 'output' %v | 'loss' %v | 'grad' %p '=' %v | 'update' %p '=' %v
 //          | 'train' (key=value)*
 //   type  := '?' | dtype '[' [dim, ...] ']'        dim := N | integer
@@ -703,12 +703,25 @@ private:
       return errorAt(tok_, llvm::formatv("expected {0} result type(s), got {1}", names.size(),
                                          types.size()));
 
+    int32_t group = Node::kNoGroup;
+    if (tok_.isIdent("fused")) {
+      consume();
+      llvm::StringRef id = tok_.kind == Tok::Ident ? llvm::StringRef(tok_.spelling) : "";
+      unsigned value = 0;
+      if (!id.consume_front("g") || id.empty() || id.getAsInteger(10, value) ||
+          value > static_cast<unsigned>(std::numeric_limits<int32_t>::max()))
+        return expected("a fusion group such as g3 after 'fused'");
+      group = static_cast<int32_t>(value);
+      consume();
+    }
+
     Location loc;
     if (tok_.isIdent("loc"))
       if (auto e = parseLocation(loc))
         return e;
 
     Node *n = g_->addNode(*op, inputs, std::move(attrs), names, std::move(loc));
+    n->group = group;
     for (size_t i = 0; i < types.size(); ++i) {
       assert(n->result(i)->name() == names[i] && "fresh names are kept as given");
       n->result(i)->setType(types[i]);

@@ -152,6 +152,8 @@ private:
     llvm::ListSeparator typeComma;
     for (const Value *r : n.results())
       os_ << typeComma << r->type().str();
+    if (n.group != Node::kNoGroup)
+      os_ << " fused g" << n.group;
     if (opts_.locations && !n.loc.empty())
       printLocation(n.loc);
     os_ << "\n";

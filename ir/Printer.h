@@ -11,6 +11,7 @@
 //     param %W1.m : f32[784,256] init=zeros frozen state
 //     %h = matmul(%x, %W1) {transpose_b=1} : f32[N,256] loc("mlp.pbtxt":12 "fc1")
 //     %d = relu_grad(%h, %g) : f32[N,256] loc("mlp.pbtxt":13 "act" autodiff of %h)
+//     %y = relu(%a) : f32[N,256] fused g3
 //     output %logits
 //     loss %loss
 //     grad %W1 = %d.W1
@@ -18,6 +19,7 @@
 //     train optimizer="sgd" lr=0.1 batch=64 epochs=10 seed=0 features=%x labels=%y
 //   }
 //
+// `fused gN` marks a member of fusion group N (pass `fuse`, ir/Fusion.h).
 // `hyper` alone is the learning rate; `hyper(kind)` names another value the
 // runtime computes each step (ir::HyperKind). `state` marks optimizer state.
 // The train line lists optimizer constants (momentum=, beta1=, nesterov=1,

@@ -20,10 +20,12 @@
 // must be keyed by a param and have that param's type. A memory plan, when
 // present, must put only node results that the caller never reads after the
 // step, each in one slot, with disjoint lifetimes per slot (ir/Liveness.h).
+// Fusion groups must be contiguous runs of elementwise maps of one shape.
 //
 //===----------------------------------------------------------------------===//
 #include "ir/Verifier.h"
 
+#include "ir/Fusion.h"
 #include "ir/Liveness.h"
 
 #include "llvm/ADT/DenseSet.h"
@@ -46,6 +48,8 @@ public:
     for (const auto &n : g_.nodes())
       if (auto e = verifyNode(*n))
         return e;
+    if (auto e = verifyFusionGroups())
+      return e;
     return verifyGraphLists();
   }
 
@@ -208,6 +212,7 @@ private:
     if (g_.memorySlots.empty())
       return llvm::Error::success();
     Liveness live = computeLiveness(g_);
+    llvm::DenseSet<const Value *> internal = groupInternalValues(g_);
     llvm::DenseSet<const Value *> placed;
     for (unsigned s = 0; s < g_.memorySlots.size(); ++s) {
       const auto &slot = g_.memorySlots[s];
@@ -216,6 +221,10 @@ private:
           return graphError(formatv("memory slot {0} holds a value that is not a node "
                                     "result or param in the graph",
                                     s));
+        if (internal.contains(v))
+          return valueError(*v, formatv("{0} is internal to fusion group g{1} and has no "
+                                        "memory, but is in memory slot {2}",
+                                        ref(*v), v->def()->group, s));
         if (!placed.insert(v).second)
           return valueError(*v, formatv("{0} is in more than one memory slot", ref(*v)));
       }
@@ -236,13 +245,76 @@ private:
                                         ref(*v), s));
         for (unsigned j = 0; j < i; ++j) {
           Lifetime a = live.of.lookup(slot[j]), b = live.of.lookup(v);
-          bool inPlace = (a.last == b.def && canShareInPlace(slot[j], v)) ||
-                         (b.last == a.def && canShareInPlace(v, slot[j]));
+          bool inPlace = (a.last == b.def && live.mayShareInPlace(slot[j], v)) ||
+                         (b.last == a.def && live.mayShareInPlace(v, slot[j]));
           if (!Liveness::disjoint(a, b) && !inPlace)
             return valueError(*v, formatv("{0} and {1} are live at the same time but share "
                                           "memory slot {2}",
                                           ref(*v), ref(*slot[j]), s));
         }
+      }
+    }
+    return llvm::Error::success();
+  }
+
+  /// Fusion groups (ir/Fusion.h): members are elementwise maps with one f32
+  /// result shape, and each group is one contiguous run of the schedule.
+  llvm::Error verifyFusionGroups() const {
+    llvm::DenseMap<int32_t, const Node *> first;
+    llvm::DenseSet<int32_t> closed;
+    int32_t current = Node::kNoGroup;
+    for (const auto &np : g_.nodes()) {
+      const Node &n = *np;
+      if (current != Node::kNoGroup && n.group != current)
+        closed.insert(current);
+      current = n.group;
+      if (n.group == Node::kNoGroup)
+        continue;
+      if (n.group < 0)
+        return nodeError(n, g_, formatv("fusion group id {0} is negative", n.group));
+      bool firstMember = !first.count(n.group);
+      if (!isFusibleMap(n.op()) && !(isEpilogueHead(n.op()) && firstMember))
+        return nodeError(n, g_,
+                         isEpilogueHead(n.op())
+                             ? formatv("op '{0}' must be the first member of fusion group "
+                                       "g{1}: only a group's head has an epilogue",
+                                       n.info().name, n.group)
+                             : formatv("op '{0}' cannot be in fusion group g{1}: only "
+                                       "elementwise maps fuse (after a matmul head)",
+                                       n.info().name, n.group));
+      if (closed.contains(n.group))
+        return nodeError(n, g_, formatv("fusion group g{0} is not contiguous in the "
+                                        "schedule: another node runs between its members",
+                                        n.group));
+      const TensorType &t = n.result()->type();
+      if (t.known && t.dtype != DType::F32)
+        return nodeError(n, g_, formatv("fusion group g{0} holds a {1} result; only f32 "
+                                        "maps fuse",
+                                        n.group, t.str()));
+      auto [it, fresh] = first.try_emplace(n.group, &n);
+      const TensorType &t0 = it->second->result()->type();
+      if (!fresh && t.known && t0.known && t.shape != t0.shape)
+        return nodeError(n, g_, formatv("fusion group g{0} mixes iteration spaces: {1} here, "
+                                        "{2} at its first member {3}",
+                                        n.group, t.str(), t0.str(),
+                                        ref(*it->second->result())));
+    }
+    // Epilogues: the maps read other operands in a form the epilogue has.
+    // (The head, first in its group, reads nothing the group computes.)
+    for (const FusionGroup &grp : collectFusionGroups(g_)) {
+      if (!grp.head || !grp.head->result()->type().known)
+        continue;
+      for (const Value *in : grp.inputs) {
+        bool readByMap = llvm::any_of(grp.members, [&](const Node *m) {
+          return m != grp.head && llvm::is_contained(m->inputs(), in);
+        });
+        if (readByMap && in->type().known && !epilogueRead(in->type().shape, grp.shape()))
+          return nodeError(*grp.head, g_,
+                           formatv("fusion group g{0} reads {1} ({2}) in its epilogue, which "
+                                   "needs the group's shape {3}, a row broadcast along the "
+                                   "last dimension, or a scalar",
+                                   grp.id, ref(*in), in->type().str(),
+                                   shapeToString(grp.shape())));
       }
     }
     return llvm::Error::success();

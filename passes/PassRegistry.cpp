@@ -28,8 +28,8 @@ std::vector<llvm::StringRef> allPassNames() {
 std::vector<std::string> defaultPipeline(bool training) {
   if (training)
     return {"expand-layers", "infer-shapes", "train-mode", "autodiff", "optimizer", "dce",
-            "plan-memory"};
-  return {"expand-layers", "infer-shapes", "dce", "plan-memory"};
+            "fuse", "plan-memory"};
+  return {"expand-layers", "infer-shapes", "dce", "fuse", "plan-memory"};
 }
 
 } // namespace gradc::passes

@@ -11,6 +11,11 @@
 // In place first: an elementwise result takes the slot of an input that dies
 // at its node when their types match (ir/Liveness.h, canShareInPlace).
 //
+// Fusion groups (ir/Fusion.h): a group is one position of the schedule (its
+// kernel reads every input and writes every result there), and a member
+// result read only inside its group gets no memory at all: it lives in a
+// register of the group's loop.
+//
 // The plan is recorded in graph.memorySlots (text IR: `memory %a, %b`);
 // ir/BufferLayout gives every member of a slot the same slot index, and the
 // runtime places each slot once in one arena. Results kept to the end
@@ -23,6 +28,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 
+#include "ir/Fusion.h"
 #include "ir/Liveness.h"
 
 #include <optional>
@@ -53,17 +59,33 @@ public:
     };
     std::vector<Slot> slots;
     llvm::DenseMap<const Value *, size_t> slotOf;
-    for (size_t i = 0; i < g.nodes().size(); ++i) {
-      const ir::Node &n = *g.nodes()[i];
+    // A fusion group runs as one kernel at its first member's position: all
+    // its inputs may be taken in place by any of its results.
+    std::vector<size_t> pos = ir::schedulePositions(g);
+    llvm::DenseSet<const Value *> internal = ir::groupInternalValues(g);
+    // (and, in a group headed by a matmul, the product: its epilogue reads
+    // each element of a stored tile before writing the same element).
+    llvm::DenseMap<int32_t, std::vector<const Value *>> groupInputs;
+    for (ir::FusionGroup &grp : ir::collectFusionGroups(g)) {
+      if (grp.head)
+        grp.inputs.push_back(grp.head->result());
+      groupInputs[grp.id] = std::move(grp.inputs);
+    }
+    for (size_t i0 = 0; i0 < g.nodes().size(); ++i0) {
+      const ir::Node &n = *g.nodes()[i0];
+      const size_t i = pos[i0];
+      llvm::ArrayRef<const Value *> inputs(n.inputs().begin(), n.inputs().end());
+      if (n.group != ir::Node::kNoGroup)
+        inputs = groupInputs[n.group];
       for (Value *r : n.results()) {
-        if (live.keptToEnd(r) || !r->type().known)
+        if (live.keptToEnd(r) || !r->type().known || internal.contains(r))
           continue;
         // In place: the slot of an input that dies here, when r may take it.
         std::optional<size_t> pick;
-        for (const Value *in : n.inputs()) {
+        for (const Value *in : inputs) {
           auto it = slotOf.find(in);
           if (it != slotOf.end() && slots[it->second].busyUntil == i &&
-              live.of.lookup(in).last == i && ir::canShareInPlace(in, r)) {
+              live.of.lookup(in).last == i && live.mayShareInPlace(in, r)) {
             pick = it->second;
             break;
           }

@@ -30,7 +30,7 @@ std::unique_ptr<ir::Graph> trainingStep(const std::string &model, bool plan) {
   std::vector<std::string> pipeline = passes::defaultPipeline(true);
   if (!plan)
     pipeline.pop_back();
-  EXPECT_EQ(pipeline.back(), plan ? "plan-memory" : "dce");
+  EXPECT_EQ(pipeline.back(), plan ? "plan-memory" : "fuse");
   expectOk(pm.setPipeline(pipeline));
   passes::PassContext ctx;
   ctx.training = true;

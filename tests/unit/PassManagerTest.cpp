@@ -300,9 +300,9 @@ TEST(PassManager, RegistryAndDefaultPipelines) {
   EXPECT_FALSE(createPass("nope"));
   EXPECT_EQ(defaultPipeline(true),
             (std::vector<std::string>{"expand-layers", "infer-shapes", "train-mode", "autodiff",
-                                      "optimizer", "dce", "plan-memory"}));
-  EXPECT_EQ(defaultPipeline(false),
-            (std::vector<std::string>{"expand-layers", "infer-shapes", "dce", "plan-memory"}));
+                                      "optimizer", "dce", "fuse", "plan-memory"}));
+  EXPECT_EQ(defaultPipeline(false), (std::vector<std::string>{"expand-layers", "infer-shapes",
+                                                              "dce", "fuse", "plan-memory"}));
 }
 
 TEST(PassManager, RunsTheRegisteredInferencePipeline) {

@@ -40,6 +40,10 @@ struct OptimizerFlags {
   llvm::Error apply(ir::TrainingConfig &t) const;
 };
 
+/// Whether the pipelines built by buildGraph run `fuse` (default on;
+/// `--no-fuse` turns it off, for comparing fused and unfused steps).
+void setFusion(bool enabled);
+
 /// Loads `modelPath`, applies `flags` to its training config and runs the
 /// pass pipeline for `mode` under `inst` (dumps go to stdout).
 llvm::Expected<std::unique_ptr<ir::Graph>>

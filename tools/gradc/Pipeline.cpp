@@ -20,18 +20,30 @@ llvm::Error error(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
 
+static bool fusionEnabled = true;
+
+void setFusion(bool enabled) { fusionEnabled = enabled; }
+
 static std::vector<std::string> pipelineFor(Mode mode) {
+  std::vector<std::string> p;
   switch (mode) {
   case Mode::Infer:
-    return passes::defaultPipeline(false);
+    p = passes::defaultPipeline(false);
+    break;
   case Mode::Train:
-    return passes::defaultPipeline(true);
+    p = passes::defaultPipeline(true);
+    break;
   case Mode::Eval:
-    return {"expand-layers", "infer-shapes", "dce", "plan-memory"};
+    p = {"expand-layers", "infer-shapes", "dce", "fuse", "plan-memory"};
+    break;
   case Mode::Grad:
-    return {"expand-layers", "infer-shapes", "train-mode", "autodiff", "dce", "plan-memory"};
+    p = {"expand-layers", "infer-shapes", "train-mode", "autodiff", "dce", "fuse",
+         "plan-memory"};
+    break;
   }
-  return {};
+  if (!fusionEnabled)
+    std::erase(p, "fuse");
+  return p;
 }
 
 llvm::Error OptimizerFlags::apply(ir::TrainingConfig &t) const {

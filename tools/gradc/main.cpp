@@ -44,6 +44,11 @@ cl::SubCommandGroup DataCmds({&TrainCmd, &EvalCmd});
 cl::opt<std::string> Model(cl::Positional, cl::desc("<model.pbtxt|model.pb>"), cl::Required,
                            cl::sub(AllCmds), cl::cat(Category));
 
+cl::opt<bool> NoFuse("no-fuse",
+                     cl::desc("Do not run the fuse pass: one kernel per node (to compare "
+                              "fused and unfused steps)"),
+                     cl::sub(AllCmds), cl::cat(Category));
+
 // train, eval
 cl::opt<std::string> Data("data",
                           cl::desc("Data: 'mnist' (the bundled digits), a directory of MNIST "
@@ -307,6 +312,7 @@ int main(int argc, char **argv) {
       "Run 'gradc <command> --help' for a command's options; docs/TRAINING.md is the guide.\n");
 
   Error err = Error::success();
+  driver::setFusion(!NoFuse);
   if (TrainCmd || RunCmd || SampleCmd || GradCmd || EvalCmd || BenchCmd)
     rt::setNumThreads(Threads);
   if (TrainCmd) {

@@ -1,0 +1,235 @@
+//===- tests/numeric/FusionParityTest.cpp - Fused vs unfused steps --------===//
+//
+// Every example model (examples/*.pbtxt) is compiled with and without the
+// `fuse` pass; both run from the same seeded params on the same inputs:
+//   - the gradient step (gradc grad): the loss and every param's gradient;
+//   - the training step, two steps: the loss of each, then every param and
+//     optimizer state;
+//   - the inference step: every output.
+// Each tensor must agree to 1e-5 relative: |fused - unfused| <= 1e-5 *
+// max(1, max |unfused|). Not bit for bit: a fused loop may contract a
+// multiply and an add of two former kernels into one fma.
+//
+// One exception, for a reason of arithmetic rather than fusion: a param
+// whose gradient is rounding noise (max |g| < 1e-6; gpt's attention key
+// biases and resnet's conv biases before a BatchNorm, whose exact gradient
+// is zero since softmax and BatchNorm ignore a shift) has its gradient
+// compared, but not its values after Adam steps:
+// Adam divides the noise by its own magnitude (m / (sqrt(v) + eps)), so any
+// change of rounding becomes a change of O(lr) in the step.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/Jit.h"
+#include "frontend/ModelLoader.h"
+#include "ir/Fusion.h"
+#include "passes/PassManager.h"
+#include "runtime/Hyper.h"
+#include "runtime/Session.h"
+#include "tests/TestUtil.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <set>
+
+namespace gradc {
+namespace {
+
+using test::expectOk;
+
+constexpr double kTolerance = 1e-5;
+constexpr int64_t kBatch = 3;
+
+enum class Kind { Infer, Grad, Train };
+
+std::unique_ptr<ir::Graph> step(const std::string &model, Kind kind, bool fuse) {
+  auto g = expectOk(frontend::loadModelFile(test::sourcePath("examples/" + model + ".pbtxt")));
+  passes::PassManager pm({}, llvm::nulls(), llvm::errs());
+  bool train = kind != Kind::Infer;
+  std::vector<std::string> pipeline = passes::defaultPipeline(train);
+  if (kind == Kind::Grad) // gradc grad's pipeline (tools/gradc/Pipeline.cpp)
+    pipeline = {"expand-layers", "infer-shapes", "train-mode", "autodiff",
+                "dce",           "fuse",         "plan-memory"};
+  if (!fuse)
+    std::erase(pipeline, "fuse");
+  expectOk(pm.setPipeline(pipeline));
+  passes::PassContext ctx;
+  ctx.training = train;
+  expectOk(pm.run(*g, ctx));
+  return g;
+}
+
+/// Fills every data input: f32 from a fixed pseudo-random sequence in
+/// [-1, 1), i32 (labels, token ids) in [0, 2), valid for every example.
+void feedInputs(rt::Session &s, int step) {
+  for (size_t i = 0; i < s.buffers().size(); ++i) {
+    const rt::BufferDesc &d = s.buffers()[i];
+    if (d.role != rt::BufferRole::Input)
+      continue;
+    rt::Tensor &t = s.buffer(i);
+    if (d.dtype == DType::F32)
+      for (int64_t k = 0; k < t.numel(); ++k)
+        t.f32()[k] = static_cast<float>((k * 7919 + step * 131 + i * 17) % 2000) / 1000.0f - 1;
+    else
+      for (int64_t k = 0; k < t.numel(); ++k)
+        t.i32()[k] = static_cast<int32_t>((k + step) % 2);
+  }
+}
+
+void expectClose(const std::string &what, const float *fused, const float *unfused, int64_t n) {
+  double scale = 1, worst = 0;
+  for (int64_t i = 0; i < n; ++i)
+    scale = std::max(scale, std::fabs(double(unfused[i])));
+  for (int64_t i = 0; i < n; ++i) {
+    double diff = std::fabs(double(fused[i]) - double(unfused[i]));
+    worst = std::max(worst, std::isnan(diff) && !(std::isnan(fused[i]) && std::isnan(unfused[i]))
+                                ? INFINITY
+                                : (std::isnan(diff) ? 0.0 : diff / scale));
+  }
+  EXPECT_LE(worst, kTolerance) << what << ": max relative difference " << worst;
+}
+
+/// Named f32 tensors a run produced, for comparison.
+using Results = std::vector<std::pair<std::string, std::vector<float>>>;
+
+Results runGradient(rt::Executable &exe) {
+  rt::ParamStore params;
+  expectOk(params.initialize(exe.buffers(), 7));
+  rt::Session s(exe, params);
+  expectOk(s.setBatch(kBatch));
+  feedInputs(s, 1);
+  expectOk(rt::feedHyperInputs(s, 0.01, 1));
+  expectOk(s.run());
+  Results out{{"loss", {s.findRole(rt::BufferRole::Loss)->f32()[0]}}};
+  for (size_t i = 0; i < s.buffers().size(); ++i)
+    if (s.buffers()[i].role == rt::BufferRole::Gradient) {
+      const rt::Tensor &t = s.buffer(i);
+      out.push_back({s.buffers()[i].param, std::vector<float>(t.f32(), t.f32() + t.numel())});
+    }
+  return out;
+}
+
+Results runTraining(rt::Executable &exe) {
+  rt::ParamStore params;
+  expectOk(params.initialize(exe.buffers(), 7));
+  rt::Session s(exe, params);
+  expectOk(s.setBatch(kBatch));
+  Results out;
+  for (int stepNo = 1; stepNo <= 2; ++stepNo) {
+    feedInputs(s, stepNo);
+    expectOk(rt::feedHyperInputs(s, 0.01, stepNo));
+    expectOk(s.run());
+    out.push_back({"loss after step " + std::to_string(stepNo),
+                   {s.findRole(rt::BufferRole::Loss)->f32()[0]}});
+  }
+  for (const auto &[name, t] : params.all())
+    if (t.dtype() == DType::F32)
+      out.push_back({name, std::vector<float>(t.f32(), t.f32() + t.numel())});
+  return out;
+}
+
+Results runInference(rt::Executable &exe) {
+  rt::ParamStore params;
+  expectOk(params.initialize(exe.buffers(), 7));
+  rt::Session s(exe, params);
+  expectOk(s.setBatch(kBatch));
+  feedInputs(s, 1);
+  expectOk(rt::feedHyperInputs(s, 0.01, 1));
+  expectOk(s.run());
+  Results out;
+  for (size_t i = 0; i < s.buffers().size(); ++i)
+    if (s.buffers()[i].role == rt::BufferRole::Output) {
+      const rt::Tensor &t = s.buffer(i);
+      out.push_back({s.buffers()[i].name, std::vector<float>(t.f32(), t.f32() + t.numel())});
+    }
+  return out;
+}
+
+void compare(const Results &fused, const Results &unfused,
+             const std::set<std::string> &skip = {}) {
+  ASSERT_EQ(fused.size(), unfused.size());
+  ASSERT_FALSE(fused.empty());
+  for (size_t i = 0; i < fused.size(); ++i) {
+    ASSERT_EQ(fused[i].first, unfused[i].first);
+    if (skip.count(fused[i].first))
+      continue;
+    ASSERT_EQ(fused[i].second.size(), unfused[i].second.size()) << fused[i].first;
+    expectClose(fused[i].first, fused[i].second.data(), unfused[i].second.data(),
+                static_cast<int64_t>(fused[i].second.size()));
+  }
+}
+
+size_t groupCount(const ir::Graph &g) { return ir::collectFusionGroups(g).size(); }
+
+class FusionParity : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(FusionParity, GradientAndTrainingStepsMatchUnfused) {
+  // Gradients first; params whose gradient is rounding noise (see the file
+  // comment) are left out of the comparison after Adam steps.
+  auto gradFused = step(GetParam(), Kind::Grad, true);
+  auto gradUnfused = step(GetParam(), Kind::Grad, false);
+  EXPECT_EQ(groupCount(*gradUnfused), 0u);
+  Results ga = runGradient(*expectOk(codegen::compileGraph(*gradFused)));
+  Results gb = runGradient(*expectOk(codegen::compileGraph(*gradUnfused)));
+  compare(ga, gb);
+  std::set<std::string> noise;
+  for (const auto &[name, values] : gb) {
+    float most = 0;
+    for (float v : values)
+      most = std::max(most, std::fabs(v));
+    if (name != "loss" && most < 1e-6f)
+      noise.insert(name), noise.insert(name + ".m"), noise.insert(name + ".v");
+  }
+
+  for (const std::string &name : noise)
+    if (!llvm::StringRef(name).ends_with(".m") && !llvm::StringRef(name).ends_with(".v"))
+      std::cerr << "  gradient of " << name << " is rounding noise: its values after the "
+                << "training steps are not compared\n";
+
+  auto fused = step(GetParam(), Kind::Train, true);
+  auto unfused = step(GetParam(), Kind::Train, false);
+  EXPECT_GT(groupCount(*fused), 0u) << "the training step has elementwise chains to fuse";
+  EXPECT_EQ(groupCount(*unfused), 0u);
+  auto a = expectOk(codegen::compileGraph(*fused));
+  auto b = expectOk(codegen::compileGraph(*unfused));
+  compare(runTraining(*a), runTraining(*b), noise);
+}
+
+TEST_P(FusionParity, InferenceStepMatchesUnfused) {
+  auto fused = step(GetParam(), Kind::Infer, true);
+  auto unfused = step(GetParam(), Kind::Infer, false);
+  auto a = expectOk(codegen::compileGraph(*fused));
+  auto b = expectOk(codegen::compileGraph(*unfused));
+  compare(runInference(*a), runInference(*b));
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, FusionParity,
+                         ::testing::Values("mlp_mnist", "mlp3", "two_layer", "xor", "iris",
+                                           "lenet", "resnet", "lstm_lm", "gru_lm", "gpt"),
+                         [](const auto &info) { return std::string(info.param); });
+
+TEST(FusionParity, EveryExampleIsCovered) {
+  // A new examples/*.pbtxt must be added to the list above.
+  std::error_code ec;
+  std::vector<std::string> found;
+  for (llvm::sys::fs::directory_iterator it(test::sourcePath("examples"), ec), end;
+       it != end && !ec; it.increment(ec)) {
+    llvm::StringRef path = it->path();
+    if (path.ends_with(".pbtxt"))
+      found.push_back(llvm::sys::path::stem(path).str());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> listed = {"gpt",   "gru_lm", "iris", "lenet",     "lstm_lm",
+                                     "mlp3",  "mlp_mnist", "resnet", "two_layer", "xor"};
+  std::sort(listed.begin(), listed.end());
+  EXPECT_EQ(found, listed);
+}
+
+} // namespace
+} // namespace gradc
