@@ -211,7 +211,8 @@ TEST_P(FusionParity, InferenceStepMatchesUnfused) {
 
 INSTANTIATE_TEST_SUITE_P(Examples, FusionParity,
                          ::testing::Values("mlp_mnist", "mlp3", "two_layer", "xor", "iris",
-                                           "lenet", "resnet", "lstm_lm", "gru_lm", "gpt"),
+                                           "perceptron_and", "lenet", "resnet", "lstm_lm",
+                                           "gru_lm", "gpt"),
                          [](const auto &info) { return std::string(info.param); });
 
 TEST(FusionParity, EveryExampleIsCovered) {
@@ -225,8 +226,9 @@ TEST(FusionParity, EveryExampleIsCovered) {
       found.push_back(llvm::sys::path::stem(path).str());
   }
   std::sort(found.begin(), found.end());
-  std::vector<std::string> listed = {"gpt",   "gru_lm", "iris", "lenet",     "lstm_lm",
-                                     "mlp3",  "mlp_mnist", "resnet", "two_layer", "xor"};
+  std::vector<std::string> listed = {"gpt",       "gru_lm",         "iris",   "lenet",
+                                     "lstm_lm",   "mlp3",           "mlp_mnist", "perceptron_and",
+                                     "resnet",    "two_layer",      "xor"};
   std::sort(listed.begin(), listed.end());
   EXPECT_EQ(found, listed);
 }
