@@ -159,26 +159,12 @@ llvm::Expected<Types> shapeRuleConv(const Node &n) {
     return out.takeError();
   const Shape &x = n.input(0)->type().shape;
   auto k = pairAttr(n.attrs(), "kernel_size", {0, 0});
-  auto s = pairAttr(n.attrs(), "stride", {1, 1});
-  auto p = pairAttr(n.attrs(), "padding", {0, 0});
-  auto d = pairAttr(n.attrs(), "dilation", {1, 1});
-  for (int i = 0; i < 2; ++i)
-    if (k[i] < 1 || s[i] < 1 || d[i] < 1 || p[i] < 0)
-      return err(formatv("conv needs kernel_size, stride, dilation >= 1 and padding >= 0, got "
-                         "kernel_size [{0}, {1}], stride [{2}, {3}], dilation [{4}, {5}], "
-                         "padding [{6}, {7}]",
-                         k[0], k[1], s[0], s[1], d[0], d[1], p[0], p[1]));
-  int64_t groups = n.attrs().getInt("groups", 1);
-  if (groups < 1 || x[1] % groups || *out % groups)
-    return err(formatv("groups {0} must divide the input channels ({1}) and out_channels ({2})",
-                       groups, x[1], *out));
-  auto oh = convOutSize("height", x[2], k[0], s[0], p[0], d[0]);
-  if (!oh)
-    return oh.takeError();
-  auto ow = convOutSize("width", x[3], k[1], s[1], p[1], d[1]);
-  if (!ow)
-    return ow.takeError();
-  return Types{TensorType(DType::F32, {x[0], *out, *oh, *ow})};
+  if (k[0] < 1 || k[1] < 1)
+    return err(formatv("conv kernel_size must be >= 1, got [{0}, {1}]", k[0], k[1]));
+  auto g = convGeomOf(n, x, *out, k[0], k[1], "out_channels");
+  if (!g)
+    return g.takeError();
+  return Types{TensorType(DType::F32, {x[0], *out, g->oh, g->ow})};
 }
 
 llvm::Expected<Types> shapeRuleBatchNormLayer(const Node &n) {

@@ -69,8 +69,8 @@ static llvm::Error checkImage(const Value *x, const char *what) {
 
 /// out = floor((in + 2p - d(k-1) - 1) / s) + 1, or an error when the
 /// (dilated) window does not fit the padded input.
-llvm::Expected<int64_t> convOutSize(const char *axis, int64_t in, int64_t k, int64_t s,
-                                    int64_t p, int64_t d) {
+static llvm::Expected<int64_t> outSize(const char *axis, int64_t in, int64_t k, int64_t s,
+                                       int64_t p, int64_t d) {
   int64_t extent = d * (k - 1) + 1;
   if (extent > in + 2 * p)
     return err(formatv("kernel {0} {1}{2} is larger than the padded input {0} {3} "
@@ -98,35 +98,46 @@ llvm::Expected<ConvGeom> convGeom(const Node &n) {
   if (wt.dtype != DType::F32 || wt.rank() != 4 || hasBatch(wt.shape))
     return err(formatv("weight %{0} must be f32 [O, C/groups, KH, KW], got {1}", w->name(),
                        wt.str()));
+  const Shape &ws = wt.shape;
+  return convGeomOf(n, x->type().shape, ws[0], ws[2], ws[3], "the output channels",
+                    [&](const ConvGeom &g) -> llvm::Error {
+    if (ws[1] != g.cg)
+      return err(formatv("channel mismatch: input %{0} has {1} channels, so weight %{2} "
+                         "{3} needs {4} (= {1} / groups {5}) in dimension 1",
+                         x->name(), g.c, w->name(), wt.str(), g.cg, g.groups));
+    return llvm::Error::success();
+  });
+}
+
+llvm::Expected<ConvGeom> convGeomOf(const Node &n, const Shape &xs, int64_t o, int64_t kh,
+                                    int64_t kw, const char *outName,
+                                    llvm::function_ref<llvm::Error(const ConvGeom &)> check) {
   for (const char *a : {"stride", "dilation"})
     if (auto e = checkPair(n, a, 1))
       return std::move(e);
   if (auto e = checkPair(n, "padding", 0))
     return std::move(e);
   ConvGeom g;
-  const Shape &xs = x->type().shape, &ws = wt.shape;
   g.c = xs[1], g.h = xs[2], g.w = xs[3];
-  g.o = ws[0], g.kh = ws[2], g.kw = ws[3];
+  g.o = o, g.kh = kh, g.kw = kw;
   g.groups = n.attrs().getInt("groups", 1);
   if (g.groups < 1)
     return err(formatv("groups must be >= 1, got {0}", g.groups));
   if (g.c % g.groups || g.o % g.groups)
-    return err(formatv("groups {0} must divide the input channels ({1}) and the output "
-                       "channels ({2})",
-                       g.groups, g.c, g.o));
+    return err(formatv("groups {0} must divide the input channels ({1}) and {2} ({3})",
+                       g.groups, g.c, outName, g.o));
   g.cg = g.c / g.groups, g.og = g.o / g.groups;
-  if (ws[1] != g.cg)
-    return err(formatv("channel mismatch: input %{0} has {1} channels, so weight %{2} "
-                       "{3} needs {4} (= {1} / groups {5}) in dimension 1",
-                       x->name(), g.c, w->name(), wt.str(), g.cg, g.groups));
+  if (check)
+    if (auto e = check(g))
+      return std::move(e);
   auto s = pairAttr(n.attrs(), "stride", {1, 1});
   auto p = pairAttr(n.attrs(), "padding", {0, 0});
   auto d = pairAttr(n.attrs(), "dilation", {1, 1});
   g.sh = s[0], g.sw = s[1], g.ph = p[0], g.pw = p[1], g.dh = d[0], g.dw = d[1];
-  auto oh = convOutSize("height", g.h, g.kh, g.sh, g.ph, g.dh);
+  auto oh = outSize("height", g.h, g.kh, g.sh, g.ph, g.dh);
   if (!oh)
     return oh.takeError();
-  auto ow = convOutSize("width", g.w, g.kw, g.sw, g.pw, g.dw);
+  auto ow = outSize("width", g.w, g.kw, g.sw, g.pw, g.dw);
   if (!ow)
     return ow.takeError();
   g.oh = *oh, g.ow = *ow;
@@ -153,10 +164,10 @@ llvm::Expected<PoolGeom> poolGeom(const Node &n) {
   if (2 * g.ph > g.kh || 2 * g.pw > g.kw)
     return err(formatv("padding [{0}, {1}] must be at most half the kernel [{2}, {3}]", g.ph,
                        g.pw, g.kh, g.kw));
-  auto oh = convOutSize("height", g.h, g.kh, g.sh, g.ph, 1);
+  auto oh = outSize("height", g.h, g.kh, g.sh, g.ph, 1);
   if (!oh)
     return oh.takeError();
-  auto ow = convOutSize("width", g.w, g.kw, g.sw, g.pw, 1);
+  auto ow = outSize("width", g.w, g.kw, g.sw, g.pw, 1);
   if (!ow)
     return ow.takeError();
   g.oh = *oh, g.ow = *ow;

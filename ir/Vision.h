@@ -15,6 +15,8 @@
 
 #include "ir/Graph.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
+
 #include <array>
 
 namespace gradc::ir {
@@ -22,12 +24,6 @@ namespace gradc::ir {
 /// An attribute given as [h, w] or as one int for both; `dflt` when absent.
 std::array<int64_t, 2> pairAttr(const Attrs &a, const std::string &name,
                                 std::array<int64_t, 2> dflt);
-
-/// One output dimension of a convolution or pooling window:
-/// floor((in + 2p - d(k-1) - 1) / s) + 1, or an error naming `axis` when the
-/// (dilated) window is larger than the padded input.
-llvm::Expected<int64_t> convOutSize(const char *axis, int64_t in, int64_t k, int64_t s,
-                                    int64_t p, int64_t d);
 
 /// conv2d over x[N,C,H,W] with w[O,C/groups,KH,KW] -> y[N,O,OH,OW].
 struct ConvGeom {
@@ -45,6 +41,16 @@ struct ConvGeom {
 /// operands are found by op). Errors say what is inconsistent; shape
 /// inference calls it first, so later callers may cantFail it.
 llvm::Expected<ConvGeom> convGeom(const Node &n);
+
+/// The part of convGeom after the operands' types: node `n`'s stride,
+/// padding, dilation and groups applied to an image of shape `xs` [N, C, H,
+/// W] and `o` output channels of KH x KW (the conv layer has no weight yet).
+/// `outName` names the output channels in the groups error; `check`, when
+/// given, runs once the groups are known (conv2d: the weight's channels).
+llvm::Expected<ConvGeom>
+convGeomOf(const Node &n, const Shape &xs, int64_t o, int64_t kh, int64_t kw,
+           const char *outName,
+           llvm::function_ref<llvm::Error(const ConvGeom &)> check = nullptr);
 
 /// max_pool2d / avg_pool2d (and their gradients) over x[N,C,H,W].
 struct PoolGeom {
