@@ -1,7 +1,8 @@
 //===- ir/Cost.h - Floating-point work of a graph ----------------*- C++ -*-===//
 //
-// FLOP counts for reporting achieved GFLOP/s (gradc bench). A matmul counts
-// 2*M*N*K (one multiply and one add per term); every other node counts one
+// FLOP counts for reporting achieved GFLOP/s (gradc bench). A matmul or bmm
+// counts 2*M*N*K per matrix (one multiply and one add per term), a conv2d and
+// both its gradients 2*N*O*OH*OW*(C/groups)*KH*KW; every other node counts one
 // operation per element of its largest operand or result. The count is a
 // property of the graph, not of the generated code: fused or vectorized
 // kernels do the same work in fewer instructions.
