@@ -17,6 +17,7 @@
 #include "codegen/HostTarget.h"
 #include "codegen/ModuleBuilder.h"
 #include "codegen/ParallelFor.h"
+#include "codegen/PerfMap.h"
 
 #include "ir/BufferLayout.h"
 #include "runtime/ThreadPool.h"
@@ -127,6 +128,8 @@ llvm::Expected<std::unique_ptr<rt::Executable>> compileGraph(const ir::Graph &g,
   auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
   if (!jit)
     return jit.takeError();
+  if (perfMapRequested())
+    addPerfMap(**jit);
   auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
       (*jit)->getDataLayout().getGlobalPrefix());
   if (!gen)
