@@ -49,6 +49,24 @@ void KernelCtx::bind(llvm::Function *fn, unsigned numTrailing) {
     else
       trailing_.push_back(&a);
   }
+  applySharing();
+}
+
+void KernelCtx::shareArgs(llvm::ArrayRef<unsigned> canon) {
+  assert(canon.size() == numIns_ + numOuts_ && "one entry per pointer argument");
+  canon_.assign(canon.begin(), canon.end());
+  applySharing();
+}
+
+void KernelCtx::applySharing() {
+  if (canon_.empty())
+    return;
+  auto arg = [&](unsigned a) -> llvm::Value * { return a < numIns_ ? ins_[a] : outs_[a - numIns_]; };
+  for (unsigned a = 0; a < canon_.size(); ++a) {
+    assert(canon_[a] <= a && "the canonical argument comes first");
+    llvm::Value *to = arg(canon_[a]);
+    (a < numIns_ ? ins_[a] : outs_[a - numIns_]) = to;
+  }
 }
 
 KernelCtx::EmitState KernelCtx::retarget(llvm::Function *fn, unsigned numTrailing) {

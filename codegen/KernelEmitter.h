@@ -108,6 +108,17 @@ public:
   void setTileEpilogue(const TileEpilogue *e) { tileEpilogue_ = e; }
   const TileEpilogue *tileEpilogue() const { return tileEpilogue_; }
 
+  /// Marks pointer arguments that always hold the same address: a result
+  /// computed in place of an input (plan-memory), or an epilogue's output in
+  /// place of the product. `canon[a]` is the first pointer argument (inputs,
+  /// then results) whose memory argument `a` shares, a itself if none.
+  /// in()/out() then return that one argument for all of them, here and in
+  /// outlined loop bodies, so LLVM sees a load and a store through one
+  /// pointer: an in-place loop vectorizes without the run-time overlap check
+  /// that two distinct pointers need (and that fails when they are equal,
+  /// sending every iteration to the scalar loop).
+  void shareArgs(llvm::ArrayRef<unsigned> canon);
+
   /// Pointer to input `i` / result `i` of the node.
   llvm::Value *in(unsigned i) const { return ins_[i]; }
   llvm::Value *out(unsigned i = 0) const { return outs_[i]; }
@@ -220,6 +231,9 @@ private:
   /// Sets the loop metadata {hint} on the back edge `latch`.
   void setLoopHint(llvm::BranchInst *latch, llvm::StringRef hint);
   unsigned numIns_ = 0, numOuts_ = 0;
+  llvm::SmallVector<unsigned, 5> canon_; // see shareArgs; empty: all distinct
+  /// Points ins_/outs_ of shared arguments at their canonical one.
+  void applySharing();
   ElementScope *elementScope_ = nullptr;
   const TileEpilogue *tileEpilogue_ = nullptr;
 };

@@ -24,11 +24,14 @@
 // Pointer arguments are noalias and align 64: no two values live at the same
 // node share memory (a memory slot of plan-memory holds values whose
 // lifetimes are disjoint, ir/Liveness.h), except an elementwise result
-// computed in place of one of its inputs, whose two pointers are then
-// neither noalias nor readonly. The runtime places every buffer 64-byte
-// aligned. A node may read one value twice (mul(%x, %x));
-// noalias still holds then, since inputs are only read. Results are never
-// inputs (SSA).
+// computed in place of one of its inputs. The kernel then reads and writes
+// that memory through the input's pointer alone (KernelCtx::shareArgs),
+// which stays noalias (but not readonly); the result's pointer goes unused.
+// Two distinct pointers to one memory would make every vectorized loop check
+// at run time that they do not overlap, find that they do, and run scalar.
+// The runtime places every buffer 64-byte aligned. A node may read one value
+// twice (mul(%x, %x)); noalias still holds then, since inputs are only read.
+// Results are never inputs (SSA).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/ModuleBuilder.h"
@@ -55,12 +58,19 @@ int64_t memoryOf(const ir::BufferLayout &layout, const ir::Value *v) {
   return slot >= 0 ? -1 - static_cast<int64_t>(slot) : static_cast<int64_t>(i);
 }
 
+/// A kernel function and, for each pointer argument, the first argument
+/// holding the same memory (KernelCtx::shareArgs).
+struct DeclaredKernel {
+  llvm::Function *fn;
+  llvm::SmallVector<unsigned, 5> canon;
+};
+
 /// Declares a kernel `name(ptr in..., ptr out..., i64 batch)` over the
 /// buffers of `ins` and `outs`.
-llvm::Function *declareKernelOver(llvm::Module &m, const std::string &name,
-                                  llvm::ArrayRef<const ir::Value *> ins,
-                                  llvm::ArrayRef<const ir::Value *> outs,
-                                  const ir::BufferLayout &layout) {
+DeclaredKernel declareKernelOver(llvm::Module &m, const std::string &name,
+                                 llvm::ArrayRef<const ir::Value *> ins,
+                                 llvm::ArrayRef<const ir::Value *> outs,
+                                 const ir::BufferLayout &layout) {
   llvm::LLVMContext &ctx = m.getContext();
   llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
   size_t nptrs = ins.size() + outs.size();
@@ -70,26 +80,40 @@ llvm::Function *declareKernelOver(llvm::Module &m, const std::string &name,
   auto *f = llvm::Function::Create(fty, llvm::Function::InternalLinkage, name, m);
   f->addFnAttr(llvm::Attribute::NoInline);
   f->addFnAttr(llvm::Attribute::NoUnwind);
-  // An input and a result in the same memory: the result is computed in place
-  // (plan-memory), so neither pointer is noalias and the input is written.
-  llvm::SmallVector<bool, 5> shared(nptrs, false);
-  for (unsigned i = 0; i < ins.size(); ++i)
-    for (unsigned r = 0; r < outs.size(); ++r)
-      if (memoryOf(layout, ins[i]) == memoryOf(layout, outs[r]))
-        shared[i] = shared[ins.size() + r] = true;
-  // Two results in the same memory: an epilogue's output computed in place
-  // of the product it reads back (a fusion group with a matmul head).
-  for (unsigned r = 0; r < outs.size(); ++r)
-    for (unsigned q = 0; q < r; ++q)
-      if (memoryOf(layout, outs[q]) == memoryOf(layout, outs[r]))
-        shared[ins.size() + q] = shared[ins.size() + r] = true;
+  // Two pointers in the same memory: a result computed in place of an input
+  // (plan-memory), or an epilogue's output in place of the product it reads
+  // back (a fusion group with a matmul head). The kernel then reaches that
+  // memory through the first of them only (KernelCtx::shareArgs), so that
+  // one is still noalias, and not readonly; the others go unused. Inputs in
+  // one memory are one value read twice: both stay readonly and noalias.
+  auto memory = [&](unsigned a) {
+    return memoryOf(layout, a < ins.size() ? ins[a] : outs[a - ins.size()]);
+  };
+  llvm::SmallVector<unsigned, 5> canon(nptrs);
+  llvm::SmallVector<bool, 5> written(nptrs, false);
+  for (unsigned a = 0; a < nptrs; ++a) {
+    canon[a] = a;
+    written[a] = a >= ins.size();
+    if (a < ins.size())
+      continue;
+    for (unsigned q = 0; q < a; ++q)
+      if (memory(q) == memory(a)) {
+        canon[a] = canon[q];
+        written[canon[q]] = true;
+        break;
+      }
+  }
+  for (unsigned a = 0; a < ins.size(); ++a) // an input read twice, written in place
+    for (unsigned q = 0; q < a; ++q)
+      if (canon[q] == q && written[q] && memory(q) == memory(a))
+        canon[a] = q;
   for (unsigned i = 0; i < nptrs; ++i) {
-    if (!shared[i])
+    if (canon[i] == i)
       f->addParamAttr(i, llvm::Attribute::NoAlias);
     f->addParamAttr(i, llvm::Attribute::NoCapture);
     f->addParamAttr(i, llvm::Attribute::NoUndef);
     f->addParamAttr(i, llvm::Attribute::getWithAlignment(ctx, llvm::Align(64)));
-    if (i < ins.size() && !shared[i])
+    if (i < ins.size() && canon[i] == i && !written[i])
       f->addParamAttr(i, llvm::Attribute::ReadOnly);
   }
   f->addParamAttr(nptrs, llvm::Attribute::NoUndef);
@@ -99,10 +123,10 @@ llvm::Function *declareKernelOver(llvm::Module &m, const std::string &name,
   for (const ir::Value *v : outs)
     f->getArg(a++)->setName(v->name());
   f->getArg(a)->setName("batch");
-  return f;
+  return {f, canon};
 }
 
-llvm::Function *declareKernel(llvm::Module &m, const ir::Node &n, size_t index,
+DeclaredKernel declareKernel(llvm::Module &m, const ir::Node &n, size_t index,
                               const ir::BufferLayout &layout) {
   std::string name = "gradc_k" + std::to_string(index) + "_" + n.info().name;
   return declareKernelOver(m, name, {n.inputs().begin(), n.inputs().end()},
@@ -281,8 +305,10 @@ llvm::Expected<llvm::Function *> addStepFunction(const ir::Graph &g, const ir::B
           "gradc_k" + std::to_string(index++) + "_fused_g" + std::to_string(grp.id);
       std::vector<const ir::Value *> ins =
           grp.head ? headGroupInputs(grp, nullptr) : grp.inputs;
-      llvm::Function *kernel = declareKernelOver(m, name, ins, grp.outputs, layout);
+      DeclaredKernel decl = declareKernelOver(m, name, ins, grp.outputs, layout);
+      llvm::Function *kernel = decl.fn;
       KernelCtx k(kernel, n, target, ins.size(), grp.outputs.size());
+      k.shareArgs(decl.canon);
       if (llvm::Error e =
               grp.head ? emitHeadGroupKernel(k, grp, g) : emitMapGroupKernel(k, grp, g))
         return e;
@@ -306,8 +332,10 @@ llvm::Expected<llvm::Function *> addStepFunction(const ir::Graph &g, const ir::B
     llvm::Function *&kernel = kernels[kernelKey(kn, sameMemory)];
     ++index;
     if (!kernel) {
-      kernel = declareKernel(m, n, index - 1, layout);
+      DeclaredKernel decl = declareKernel(m, n, index - 1, layout);
+      kernel = decl.fn;
       KernelCtx k(kernel, kn, target);
+      k.shareArgs(decl.canon);
       if (llvm::Error e = loweringFor(kn.op())(k, kn))
         return ir::nodeError(n, g, "cannot generate code: " + llvm::toString(std::move(e)));
       k.b().CreateRetVoid();
