@@ -103,6 +103,9 @@ BENCHMARK(BM_Gemm)
     ->Args({64, 784, 256, 0, 0})  // mlp forward
     ->Args({784, 64, 256, 1, 0})  // mlp weight gradient x^T dy
     ->Args({64, 256, 784, 0, 1})  // input gradient dy W^T (shape of layer 1)
+    ->Args({512, 128, 512, 0, 1}) // gpt FFN up-projection x W^T (8 x 64 tokens)
+    ->Args({512, 512, 128, 0, 0}) // gpt FFN: its input gradient dy W
+    ->Args({512, 512, 128, 1, 0}) // gpt FFN: weight gradient dy^T x
     ->Unit(benchmark::kMicrosecond);
 
 std::unique_ptr<ir::Graph> mlpGraph(bool training) {
