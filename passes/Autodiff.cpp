@@ -14,7 +14,12 @@
 //      and each returned input gradient that matters (the input is a path
 //      value or a trainable param) is summed back to the input's shape when
 //      the op broadcast it, then accumulated with `add` (fan-out). Both are
-//      done here, once, for every op.
+//      done here, once, for every op. When the contributions are all
+//      slice_grads along one axis whose ranges tile the value (an LSTM's
+//      gates cut from one projection, its time steps cut from the
+//      sequence), the adjoint is instead the concat of the slices'
+//      gradients (concatSlices): one copy, where each slice_grad would
+//      fill a full-size tensor with zeros and the adds would sum them.
 //   5. graph.gradients gets one entry per trainable param, in declaration
 //      order. A trainable param that does not reach the loss gets a constant
 //      zero gradient: the map stays total, so the optimizer and the runtime
@@ -68,6 +73,7 @@ private:
   llvm::Error differentiate(const Node &n);
   llvm::Error accumulate(Value *input, Value *grad);
   Value *finalAdjoint(const Value *v);
+  Value *concatSlices(const Value *v, Value *adj);
   llvm::Error recordGradients();
   void eraseUnused();
   void noteNewNodes(size_t before);
@@ -81,6 +87,8 @@ private:
   /// Gradient values made for one forward value (contributions, partial
   /// sums): the one that ends up its adjoint is renamed `d.<value>`.
   llvm::DenseMap<const Value *, const Value *> owner_;
+  /// Partial sums made by accumulate.
+  llvm::DenseSet<const Value *> sums_;
 };
 
 bool isTrainable(const Value *v) { return v->isParam() && v->trainable; }
@@ -178,7 +186,63 @@ llvm::Error Autodiff::accumulate(Value *input, Value *grad) {
     return sum.takeError();
   acc = *sum;
   owner_[acc] = input;
+  sums_.insert(acc);
   return llvm::Error::success();
+}
+
+Value *Autodiff::concatSlices(const Value *v, Value *adj) {
+  // The leaves of the sum: contributions that are not partial sums.
+  llvm::SmallVector<Value *, 8> leaves, stack{adj};
+  while (!stack.empty()) {
+    Value *x = stack.pop_back_val();
+    if (sums_.count(x)) {
+      stack.push_back(x->def()->input(1));
+      stack.push_back(x->def()->input(0));
+    } else {
+      leaves.push_back(x);
+    }
+  }
+  if (leaves.size() < 2)
+    return adj;
+  struct Piece {
+    int64_t start;
+    Value *dy;
+  };
+  llvm::SmallVector<Piece, 8> pieces;
+  int64_t axis = -1;
+  for (Value *leaf : leaves) {
+    const Node *d = leaf->def();
+    if (!d || d->op() != OpKind::SliceGrad || owner_.lookup(leaf) != v)
+      return adj;
+    int64_t a = d->attrs().getInt("axis", 0);
+    if (axis >= 0 && a != axis)
+      return adj;
+    axis = a;
+    pieces.push_back({d->attrs().getInt("start", 0), d->input(0)});
+  }
+  llvm::sort(pieces, [](const Piece &x, const Piece &y) { return x.start < y.start; });
+  int64_t next = 0;
+  for (const Piece &p : pieces) {
+    if (p.start != next)
+      return adj; // a gap or an overlap: the sum stays
+    next += p.dy->type().shape[axis];
+  }
+  if (next != v->type().shape[axis])
+    return adj;
+  llvm::SmallVector<Value *, 8> ins;
+  for (const Piece &p : pieces)
+    ins.push_back(p.dy);
+  b_.setLocation(adj->def()->loc);
+  ir::Attrs attrs;
+  attrs.set("axis", axis);
+  auto cat = b_.create(OpKind::Concat, ins, std::move(attrs), "d." + v->name());
+  if (!cat) { // cannot happen: the pieces tile v
+    llvm::consumeError(cat.takeError());
+    return adj;
+  }
+  owner_[*cat] = v;
+  adjoint_[v] = *cat;
+  return *cat;
 }
 
 Value *Autodiff::finalAdjoint(const Value *v) {
@@ -187,6 +251,8 @@ Value *Autodiff::finalAdjoint(const Value *v) {
   // partial holding it moves to `d.<input>.0`. Names of values made for
   // other values (an adjoint passed through `add`) or by the model stay.
   Value *adj = adjoint_.lookup(v);
+  if (adj && sums_.count(adj))
+    adj = concatSlices(v, adj);
   std::string want = "d." + v->name();
   if (!adj || adj->name() == want || owner_.lookup(adj) != v)
     return adj;

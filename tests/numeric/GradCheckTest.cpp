@@ -521,6 +521,26 @@ TEST(GradCheck, SameParamUsedTwice) {
       7);
 }
 
+TEST(GradCheck, SlicesThatTileAValueAndSlicesWithAGap) {
+  // Slices tiling z along its last axis (out of order) get z's gradient as
+  // one concat; the slices of z2 leave a gap and keep slice_grad + add.
+  checkGradients(
+      [](CheckBuilder &b) {
+        Value *p = b.param("p", {N, 6});
+        Value *z = b.op(OpKind::Tanh, {p}, {}, "z");
+        auto cut = [&](Value *v, int64_t start, int64_t end, const char *name) {
+          return b.op(OpKind::Slice, {v}, attrs({{"axis", int64_t{-1}}, {"start", start}, {"end", end}}),
+                      name);
+        };
+        Value *c = cut(z, 4, 6, "c"), *a = cut(z, 0, 2, "a"), *bb = cut(z, 2, 4, "b");
+        Value *m = b.op(OpKind::Add, {b.op(OpKind::Mul, {b.op(OpKind::Sigmoid, {a}), bb}), c});
+        Value *z2 = b.op(OpKind::Exp, {p}, {}, "z2");
+        Value *q = b.op(OpKind::Mul, {cut(z2, 0, 2, "d"), cut(z2, 4, 6, "e")});
+        b.lossOf(b.op(OpKind::Add, {m, q}, {}, "y"));
+      },
+      13);
+}
+
 TEST(GradCheck, SmallMlp) {
   // tanh MLP with a cross-entropy loss plus an activation penalty on h, which
   // fans h out to the second layer and to the penalty.
