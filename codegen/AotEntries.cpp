@@ -178,6 +178,8 @@ Value *hyperValue(IRBuilder<> &b, const rt::BufferDesc &d, Value *lr, Value *ste
                                   b.CreateFSub(c(1), pow(d.optimizer.beta2)));
   case HyperKind::AdamWDecay:
     return b.CreateFSub(c(1), b.CreateFMul(lr, c(d.optimizer.weightDecay)));
+  case HyperKind::Step: // dropout's mask counter
+    return t;
   }
   return lr;
 }

@@ -67,6 +67,9 @@ const Case kCases[] = {
     {"xor_x86_64_v3", "examples/xor.pbtxt", "x86-64-v3", "X", "P", "T", "float", 2.0, 1},
     // Adam: optimizer state, and hyper inputs that change with the step.
     {"xor_adam_native", "tests/aot/xor_adam.pbtxt", "native", "X", "P", "T", "float", 0.05, 3},
+    // Dropout: the mask of each step comes from the step number.
+    {"xor_dropout_native", "tests/aot/xor_dropout.pbtxt", "native", "X", "P", "T", "float", 0.5,
+     3},
 };
 
 constexpr int64_t kBatch = 7; // not a multiple of any vector width
