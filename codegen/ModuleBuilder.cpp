@@ -20,6 +20,12 @@
 // that computes each member with its own lowering in element mode, so the
 // values only members read stay in registers. A group headed by a matmul
 // is the matmul's own kernel, with the maps as a tile epilogue of its GEMM.
+// Groups share kernels too: structurally equal groups (groupKernelKey: the
+// members' keys, their wiring, the group's inputs and outputs, in-place
+// pairs) call the function of the first of them, so an unrolled LSTM cell's
+// gate math is one kernel for all time steps; a group of maps whose inputs
+// all have its shape or one element is flat (lowered over [N], called with
+// its element count), so the optimizer update of every param shares one.
 //
 // Pointer arguments are noalias and align 64: no two values live at the same
 // node share memory (a memory slot of plan-memory holds values whose
@@ -143,15 +149,17 @@ void emitMembers(KernelCtx &k, const ir::FusionGroup &grp, const ir::Graph &g,
 /// Fills the kernel of a group of maps: one broadcast map over the group's
 /// shape whose body loads the group's inputs, computes every member, and
 /// stores the group's outputs.
-llvm::Error emitMapGroupKernel(KernelCtx &k, const ir::FusionGroup &grp, const ir::Graph &g) {
+/// `typeOf` gives the shapes the kernel sees (a flat group's stand-ins).
+llvm::Error emitMapGroupKernel(KernelCtx &k, const ir::FusionGroup &grp, const ir::Graph &g,
+                               llvm::function_ref<TensorType(const ir::Value *)> typeOf) {
   llvm::SmallVector<MapOperand, 4> operands;
   for (unsigned i = 0; i < grp.inputs.size(); ++i)
-    operands.push_back({k.in(i), grp.inputs[i]->type().shape});
+    operands.push_back({k.in(i), typeOf(grp.inputs[i]).shape});
   llvm::SmallVector<llvm::Value *, 2> outs;
   for (unsigned r = 0; r < grp.outputs.size(); ++r)
     outs.push_back(k.out(r));
   llvm::Error err = llvm::Error::success();
-  emitBroadcastMapMulti(k, grp.shape(), outs, operands, [&](llvm::ArrayRef<llvm::Value *> in) {
+  emitBroadcastMapMulti(k, typeOf(grp.members.front()->result()).shape, outs, operands, [&](llvm::ArrayRef<llvm::Value *> in) {
     llvm::DenseMap<const ir::Value *, llvm::Value *> elem;
     for (unsigned i = 0; i < grp.inputs.size(); ++i)
       elem[grp.inputs[i]] = in[i];
@@ -162,6 +170,25 @@ llvm::Error emitMapGroupKernel(KernelCtx &k, const ir::FusionGroup &grp, const i
     return res;
   });
   return err;
+}
+
+/// A group of maps whose every input has the group's shape or a single
+/// element is flat: its kernel is lowered over rank-1 stand-ins (the
+/// group's shape as [N], single elements as []) and called with the
+/// element count as `batch`, like a flat map (KernelKey.h), so that groups
+/// of any shape share one kernel (the optimizer update of every param).
+bool isFlatGroup(const ir::FusionGroup &grp) {
+  if (grp.head)
+    return false;
+  const Shape &shape = grp.shape();
+  for (const ir::Value *v : grp.inputs) {
+    if (v->type().shape == shape)
+      continue;
+    for (int64_t d : v->type().shape)
+      if (d != 1)
+        return false;
+  }
+  return true;
 }
 
 /// An operand of an epilogue: the kernel argument holding it and how the
@@ -264,7 +291,9 @@ llvm::Expected<llvm::Function *> addStepFunction(const ir::Graph &g, const ir::B
     return count;
   };
 
-  llvm::StringMap<llvm::Function *> kernels; // kernelKey -> its one function
+  // kernelKey / groupKernelKey -> its one function (the two never meet:
+  // a group key starts with "group", a node key with a number).
+  llvm::StringMap<llvm::Function *> kernels;
   std::vector<ir::FusionGroup> groups = ir::collectFusionGroups(g);
   llvm::DenseMap<int32_t, const ir::FusionGroup *> groupOf;
   for (const ir::FusionGroup &grp : groups)
@@ -277,22 +306,39 @@ llvm::Expected<llvm::Function *> addStepFunction(const ir::Graph &g, const ir::B
       const ir::FusionGroup &grp = *groupOf.lookup(n.group);
       if (grp.members.front() != &n)
         continue; // the group's kernel runs at its first member
-      std::string name =
-          "gradc_k" + std::to_string(index++) + "_fused_g" + std::to_string(grp.id);
       std::vector<const ir::Value *> ins =
           grp.head ? headGroupInputs(grp, nullptr) : grp.inputs;
-      llvm::Function *kernel = declareKernelOver(m, name, ins, grp.outputs, layout);
-      KernelCtx k(kernel, n, target, ins.size(), grp.outputs.size());
-      if (llvm::Error e =
-              grp.head ? emitHeadGroupKernel(k, grp, g) : emitMapGroupKernel(k, grp, g))
-        return e;
-      k.b().CreateRetVoid();
+      bool flat = isFlatGroup(grp);
+      const Shape &shape = grp.shape();
+      auto typeOf = [&](const ir::Value *v) {
+        if (!flat)
+          return v->type();
+        return TensorType(v->type().dtype, v->type().shape == shape ? Shape{kBatch} : Shape{});
+      };
+      auto argValue = [&](unsigned a) {
+        return a < ins.size() ? ins[a] : grp.outputs[a - ins.size()];
+      };
+      auto sameMemory = [&](unsigned a, unsigned b) {
+        return memoryOf(layout, argValue(a)) == memoryOf(layout, argValue(b));
+      };
+      // Structurally equal groups share the function of the first of them.
+      llvm::Function *&kernel = kernels[groupKernelKey(grp, ins, typeOf, sameMemory)];
+      size_t at = index++;
+      if (!kernel) {
+        std::string name = "gradc_k" + std::to_string(at) + "_fused_g" + std::to_string(grp.id);
+        kernel = declareKernelOver(m, name, ins, grp.outputs, layout);
+        KernelCtx k(kernel, n, target, ins.size(), grp.outputs.size());
+        if (llvm::Error e = grp.head ? emitHeadGroupKernel(k, grp, g)
+                                     : emitMapGroupKernel(k, grp, g, typeOf))
+          return e;
+        k.b().CreateRetVoid();
+      }
       llvm::SmallVector<llvm::Value *, 5> args;
       for (const ir::Value *v : ins)
         args.push_back(bufferPtr(v));
       for (const ir::Value *v : grp.outputs)
         args.push_back(bufferPtr(v));
-      args.push_back(batch);
+      args.push_back(flat ? numel(grp.members.front()->result()->type()) : batch);
       b.CreateCall(kernel, args);
       continue;
     }
