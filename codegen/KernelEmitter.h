@@ -55,8 +55,11 @@ public:
   /// A kernel whose pointer arguments are not `node`'s own (a fusion group's
   /// kernel: its external inputs, then its materialized results); `node` is
   /// the group's first member.
+  /// With `numTrailing` > 0: a helper function of a kernel (the GEMM's
+  /// shared micro-kernels, Gemm.cpp) whose arguments are numIns pointers,
+  /// numOuts pointers, one i64 as batch() and numTrailing more.
   KernelCtx(llvm::Function *fn, const ir::Node &node, const TargetInfo &target,
-            unsigned numIns, unsigned numOuts);
+            unsigned numIns, unsigned numOuts, unsigned numTrailing = 0);
 
   /// Where the context emits: the function, its arguments as in()/out()/
   /// batch()/trailing() see them, and the insertion point.

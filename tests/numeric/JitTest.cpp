@@ -753,10 +753,19 @@ TEST(JitGraphs, PrintsOptimizedVectorizedIR) {
   ASSERT_TRUE(std::regex_search(ir, m, std::regex("\ndefine [^\n]*@gradc_k0_matmul\\.par\\(")))
       << "no parallel body gradc_k0_matmul.par";
   size_t def = static_cast<size_t>(m.position(0));
+  std::string body = ir.substr(def, ir.find("\n}\n", def) - def);
+  // Its tiles are calls of the module's shared GEMM micro-kernels
+  // (codegen/Gemm.cpp), whose k loops are explicit vectors.
+  EXPECT_TRUE(std::regex_search(body, std::regex("call [^\n]*@gradc_gemm_outer_")))
+      << "the matmul does not call a shared micro-kernel:\n"
+      << body;
+  ASSERT_TRUE(std::regex_search(ir, m, std::regex("\ndefine [^\n]*@gradc_gemm_outer_[0-9]+x[0-9]+_v[0-9]+\(")))
+      << "no shared micro-kernel";
+  def = static_cast<size_t>(m.position(0));
   std::string kernel = ir.substr(def, ir.find("\n}\n", def) - def);
   EXPECT_TRUE(kernel.find("<16 x float>") != std::string::npos ||
               kernel.find("<8 x float>") != std::string::npos)
-      << "the matmul kernel is not vectorized:\n"
+      << "the matmul micro-kernel is not vectorized:\n"
       << kernel;
   // The host CPU is named on the functions (the cost model and code
   // generator target it).
