@@ -226,8 +226,16 @@ llvm::Error emitHeadGroupKernel(KernelCtx &k, const ir::FusionGroup &grp, const 
   std::vector<EpilogueOperand> operands;
   headGroupInputs(grp, &operands);
   llvm::Error err = llvm::Error::success();
-  KernelCtx::TileEpilogue epilogue = [&](KernelCtx &p, llvm::Value *i0, llvm::Value *rows,
-                                         llvm::Value *j0, llvm::Value *cols, llvm::Value *Nn) {
+  // The epilogue is one function beside the kernel, emitted at its first
+  // use and called for every tile, whatever the tile's kind (full, edge
+  // rows, edge columns) and however often LLVM unrolls the tile loops:
+  //   void K.epilogue(ptr in..., ptr out..., i64 batch,
+  //                   i64 i0, i64 rows, i64 j0, i64 cols, i64 Nn)
+  // Inline, each tile kind had its own copy, specialized and unrolled.
+  llvm::Function *kernel = k.function();
+  llvm::Function *epilogueFn = nullptr;
+  auto emitEpilogueBody = [&](KernelCtx &p, llvm::Value *i0, llvm::Value *rows,
+                              llvm::Value *j0, llvm::Value *cols, llvm::Value *Nn) {
     p.loop(rows, [&](llvm::Value *r) {
       llvm::Value *rowBase = p.mul(p.add(i0, r), Nn);
       p.loop(cols, [&](llvm::Value *c) {
@@ -246,6 +254,42 @@ llvm::Error emitHeadGroupKernel(KernelCtx &k, const ir::FusionGroup &grp, const 
           p.store(elem.lookup(grp.outputs[out]), p.out(out), idx);
       }, "ej");
     }, "ei");
+  };
+  KernelCtx::TileEpilogue epilogue = [&](KernelCtx &p, llvm::Value *i0, llvm::Value *rows,
+                                         llvm::Value *j0, llvm::Value *cols, llvm::Value *Nn) {
+    const unsigned nptrs = p.numIns() + p.numOuts();
+    if (!epilogueFn) {
+      llvm::LLVMContext &c = p.ctx();
+      llvm::FunctionType *kty = kernel->getFunctionType();
+      llvm::SmallVector<llvm::Type *, 10> params(kty->param_begin(),
+                                                 kty->param_begin() + nptrs + 1);
+      params.append(5, p.i64());
+      epilogueFn = llvm::Function::Create(
+          llvm::FunctionType::get(llvm::Type::getVoidTy(c), params, false),
+          llvm::Function::InternalLinkage, kernel->getName() + ".epilogue", p.module());
+      epilogueFn->addFnAttr(llvm::Attribute::NoInline);
+      epilogueFn->addFnAttr(llvm::Attribute::NoUnwind);
+      for (unsigned i = 0; i <= nptrs; ++i) {
+        epilogueFn->getArg(i)->setName(kernel->getArg(i)->getName());
+        epilogueFn->addParamAttrs(
+            i, llvm::AttrBuilder(c, kernel->getAttributes().getParamAttrs(i)));
+      }
+      const char *names[] = {"i0", "rows", "j0", "cols", "Nn"};
+      for (unsigned i = 0; i < 5; ++i)
+        epilogueFn->getArg(nptrs + 1 + i)->setName(names[i]);
+      KernelCtx::EmitState state = p.retarget(epilogueFn, 5);
+      emitEpilogueBody(p, p.trailing(0), p.trailing(1), p.trailing(2), p.trailing(3),
+                       p.trailing(4));
+      p.b().CreateRetVoid();
+      p.restore(std::move(state));
+    }
+    llvm::SmallVector<llvm::Value *, 12> args;
+    for (unsigned i = 0; i < p.numIns(); ++i)
+      args.push_back(p.in(i));
+    for (unsigned i = 0; i < p.numOuts(); ++i)
+      args.push_back(p.out(i));
+    args.append({p.batch(), i0, rows, j0, cols, Nn});
+    p.b().CreateCall(epilogueFn, args);
   };
   k.setTileEpilogue(&epilogue);
   llvm::Error e = loweringFor(grp.head->op())(k, *grp.head);
