@@ -46,8 +46,10 @@
 // Unrolling: the k loops are marked rolled (KernelCtx::keepLastLoopRolled):
 // their bodies are already MR x NR FMAs, and LLVM fully unrolled the ones
 // of constant K (a conv's 25 taps), multiplying the code for no speed. The
-// tile loops keep LLVM's runtime unrolling (KernelCtx::allowRuntimeUnroll),
-// which measured ~15% faster on the MNIST MLP's step.
+// tile loops follow the default policy (no runtime unrolling): with the
+// micro-kernels inline, their runtime unrolling measured ~15% faster on the
+// MNIST MLP's step; now that a tile is a call, it only copied the calls
+// (no step time difference measured, docs/ARCHITECTURE.md "Compile time").
 //
 // Epilogues (fusion, KernelCtx::TileEpilogue): after a tile's stores the
 // kernel hands the tile's rows and columns to the epilogue, which reads them
@@ -390,7 +392,6 @@ GemmTiles gemmDotTiles(KernelCtx &k, const GemmShape &s) {
 void emitGemmOuter(KernelCtx &k, const GemmShape &s, Value *A, Value *sAi, Value *sAk,
                    Value *B, Value *C, Value *begin, Value *end) {
   auto &b = k.b();
-  bool wasAllowed = k.allowRuntimeUnroll(true);
   Outer g{s, A, sAi, sAk, B, C, tilingFor(k)};
   const int64_t panelWidth = g.t.nr * g.t.lanes;
   // Column units: panels of NR vectors, then single masked vectors.
@@ -411,12 +412,10 @@ void emitGemmOuter(KernelCtx &k, const GemmShape &s, Value *A, Value *sAi, Value
       outerTile(k, g, i0, j0, mr, 1, left);
     });
   });
-  k.allowRuntimeUnroll(wasAllowed);
 }
 
 void emitGemmDot(KernelCtx &k, const GemmShape &s, Value *A, Value *B, Value *C, Value *begin,
                  Value *end) {
-  bool wasAllowed = k.allowRuntimeUnroll(true);
   Dot g{s, A, B, C, tilingFor(k)};
   const unsigned nr = g.t.nr;
   // Column units: blocks of nr rows of B (outer: they stay in L1 while the
@@ -430,7 +429,6 @@ void emitGemmDot(KernelCtx &k, const GemmShape &s, Value *A, Value *B, Value *C,
     forEachRowTile(k, s.M, g.t.mr, rLo, rHi,
                    [&](Value *i0, unsigned mr) { dotTile(k, g, i0, j0, mr, n); });
   });
-  k.allowRuntimeUnroll(wasAllowed);
 }
 
 Value *emitPackTransposed(KernelCtx &k, Value *src, Value *rows, Value *cols) {

@@ -173,8 +173,9 @@ public:
   /// instructions, on which the machine schedulers are quadratic (a
   /// resnet conv's bias loop cost ~1 s). Shorter constant loops (windows,
   /// taps) may still be unrolled. allowRuntimeUnroll(true) lifts both for
-  /// the loops emitted until it is called with false (the GEMM's tile
-  /// loops, which gain from it); returns the previous setting.
+  /// the loops emitted until it is called with false; returns the previous
+  /// setting. (The GEMM's tile loops used it while its micro-kernels were
+  /// inline; since they are shared functions, nothing does.)
   bool allowRuntimeUnroll(bool allow) {
     std::swap(runtimeUnroll_, allow);
     return allow;
