@@ -30,11 +30,26 @@
 // (16 f32 FMA/cycle) for [64,784]x[784,256]; 6x4, 8x2, 8x3, 4x6 were no
 // better. Cache blocking over K and packing are future work.
 //
+// Shared micro-kernels: the k loop of a tile and the stores of its
+// accumulators are one internal function per tile kind, e.g.
+//   void gradc_gemm_outer_4x4_v16(ptr A, ptr B, ptr C, i64 K,
+//                                 i64 sAi, i64 sAk, i64 Nn, i64 i0, i64 j0)
+// (outer: MRxNR, 1xNR, MRx1 and 1x1 masked; dot: MRxNR, 1xNR, MRx1, 1x1),
+// emitted the first time a module needs it and called for every tile of
+// every GEMM of the module (matmul, conv, bmm) with the sizes, strides and
+// tile position as arguments. Only the blocking loops around the calls stay
+// specialized to each kernel's constant shapes. Inline, every matmul and
+// conv kernel carried four specialized copies of the k loop, which was
+// most of lenet's compile time; a call per tile (K iterations of MR x NR
+// FMAs) costs nothing measurable (BLIS is built the same way).
+//
 // Unrolling: the k loops are marked rolled (KernelCtx::keepLastLoopRolled):
 // their bodies are already MR x NR FMAs, and LLVM fully unrolled the ones
 // of constant K (a conv's 25 taps), multiplying the code for no speed. The
-// tile loops keep LLVM's runtime unrolling (KernelCtx::allowRuntimeUnroll),
-// which measured ~15% faster on the MNIST MLP's step.
+// tile loops follow the default policy (no runtime unrolling): with the
+// micro-kernels inline, their runtime unrolling measured ~15% faster on the
+// MNIST MLP's step; now that a tile is a call, it only copied the calls
+// (no step time difference measured, docs/ARCHITECTURE.md "Compile time").
 //
 // Epilogues (fusion, KernelCtx::TileEpilogue): after a tile's stores the
 // kernel hands the tile's rows and columns to the epilogue, which reads them
@@ -54,6 +69,7 @@
 #include "codegen/Gemm.h"
 
 #include "llvm/IR/Intrinsics.h"
+#include "llvm/IR/Module.h"
 
 namespace gradc::codegen {
 
@@ -166,6 +182,43 @@ void forEachRowTile(KernelCtx &k, Value *M, unsigned mr, Value *rLo, Value *rHi,
       [&](Value *r) { tile(k.add(done, r), 1); }, "i");
 }
 
+// ---- Shared micro-kernels ---------------------------------------------------
+
+/// The module's function `name`, emitted by `body` the first time:
+///   void name(ptr noalias readonly A, ptr noalias readonly B, ptr noalias C,
+///             i64 K, i64 trailing...)
+/// body sees A, B as in(0), in(1), C as out(0), K as batch() and the rest
+/// as trailing(i). One function per tile shape serves every GEMM of the
+/// module (matmul, conv, bmm): LLVM optimizes and compiles the register-
+/// blocked k loop once, not once per tile kind of every kernel.
+llvm::Function *microKernel(KernelCtx &k, const std::string &name, unsigned numTrailing,
+                            llvm::function_ref<void(KernelCtx &)> body) {
+  llvm::Module &m = k.module();
+  if (llvm::Function *f = m.getFunction(name))
+    return f;
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::SmallVector<llvm::Type *, 10> params{ptr, ptr, ptr};
+  params.append(1 + numTrailing, llvm::Type::getInt64Ty(ctx));
+  auto *fty = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false);
+  auto *f = llvm::Function::Create(fty, llvm::Function::InternalLinkage, name, m);
+  f->addFnAttr(llvm::Attribute::NoInline);
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  for (unsigned i = 0; i < 3; ++i) {
+    f->addParamAttr(i, llvm::Attribute::NoAlias);
+    f->addParamAttr(i, llvm::Attribute::NoCapture);
+    if (i < 2)
+      f->addParamAttr(i, llvm::Attribute::ReadOnly);
+  }
+  const char *names[] = {"A", "B", "C", "K"};
+  for (unsigned i = 0; i < 4; ++i)
+    f->getArg(i)->setName(names[i]);
+  KernelCtx mk(f, k.node(), k.target(), 2, 1, numTrailing);
+  body(mk);
+  mk.b().CreateRetVoid();
+  return f;
+}
+
 // ---- Outer product ----------------------------------------------------------
 
 struct Outer {
@@ -174,10 +227,11 @@ struct Outer {
   Tiling t;
 };
 
-/// One mr x nr tile at (i0, j0). With `mask`, nr must be 1 and only the
-/// lanes set in the mask are loaded from B and stored to C.
-void outerTile(KernelCtx &k, const Outer &g, Value *i0, Value *j0, unsigned mr, unsigned nr,
-               Value *mask) {
+/// The k loop of one mr x nr tile at (i0, j0) and the stores of its
+/// accumulators to C. With `mask`, nr must be 1 and only the lanes set in
+/// the mask are loaded from B and stored to C.
+void outerTileBody(KernelCtx &k, const Outer &g, Value *i0, Value *j0, unsigned mr, unsigned nr,
+                   Value *mask) {
   auto &b = k.b();
   assert((!mask || nr == 1) && "masked tiles are one vector wide");
   const Tiling &t = g.t;
@@ -212,9 +266,30 @@ void outerTile(KernelCtx &k, const Outer &g, Value *i0, Value *j0, unsigned mr, 
         b.CreateAlignedStore(acc[m * nr + r], p, llvm::Align(4));
     }
   }
+}
+
+/// One mr x nr tile at (i0, j0): a call of the module's shared outer-product
+/// micro-kernel of that shape, then the epilogue. With `left` (the columns
+/// left from j0, masked tiles), nr must be 1.
+void outerTile(KernelCtx &k, const Outer &g, Value *i0, Value *j0, unsigned mr, unsigned nr,
+               Value *left) {
+  auto &b = k.b();
+  const Tiling &t = g.t;
+  std::string name = "gradc_gemm_outer_" + std::to_string(mr) + "x" + std::to_string(nr) +
+                     (left ? "_masked" : "") + "_v" + std::to_string(t.lanes);
+  // Arguments: A, B, C, K, then sAi, sAk, Nn, i0, j0 [, left].
+  llvm::Function *f = microKernel(k, name, left ? 6 : 5, [&](KernelCtx &mk) {
+    Outer in{GemmShape{nullptr, mk.batch(), mk.trailing(2)}, mk.in(0), mk.trailing(0),
+             mk.trailing(1), mk.in(1), mk.out(0), tilingFor(mk)};
+    Value *mask = left ? laneMask(mk, t.lanes, mk.trailing(5)) : nullptr;
+    outerTileBody(mk, in, mk.trailing(3), mk.trailing(4), mr, nr, mask);
+  });
+  llvm::SmallVector<Value *, 10> args{g.A, g.B, g.C, g.s.K, g.sAi, g.sAk, g.s.Nn, i0, j0};
+  if (left)
+    args.push_back(left);
+  b.CreateCall(f, args);
   if (const KernelCtx::TileEpilogue *epilogue = k.tileEpilogue()) {
-    Value *cols = mask ? umin(k, k.i64c(t.lanes), b.CreateSub(g.s.Nn, j0))
-                       : k.i64c(nr * t.lanes);
+    Value *cols = left ? umin(k, k.i64c(t.lanes), left) : k.i64c(nr * t.lanes);
     (*epilogue)(k, i0, k.i64c(mr), j0, cols, g.s.Nn);
   }
 }
@@ -227,7 +302,9 @@ struct Dot {
   Tiling t;
 };
 
-void dotTile(KernelCtx &k, const Dot &g, Value *i0, Value *j0, unsigned mr, unsigned nr) {
+/// The k loop of one mr x nr tile at (i0, j0), its horizontal sums and
+/// the stores to C.
+void dotTileBody(KernelCtx &k, const Dot &g, Value *i0, Value *j0, unsigned mr, unsigned nr) {
   auto &b = k.b();
   const Tiling &t = g.t;
   llvm::SmallVector<Value *, 4> aRow(mr), bRow(nr);
@@ -271,6 +348,20 @@ void dotTile(KernelCtx &k, const Dot &g, Value *i0, Value *j0, unsigned mr, unsi
                 k.add(cRow, k.i64c(n)));
     }
   }
+}
+
+/// One mr x nr tile at (i0, j0): a call of the module's shared dot-product
+/// micro-kernel of that shape, then the epilogue.
+void dotTile(KernelCtx &k, const Dot &g, Value *i0, Value *j0, unsigned mr, unsigned nr) {
+  std::string name = "gradc_gemm_dot_" + std::to_string(mr) + "x" + std::to_string(nr) + "_v" +
+                     std::to_string(g.t.lanes);
+  // Arguments: A, B, C, K, then Nn, i0, j0.
+  llvm::Function *f = microKernel(k, name, 3, [&](KernelCtx &mk) {
+    Dot in{GemmShape{nullptr, mk.batch(), mk.trailing(0)}, mk.in(0), mk.in(1), mk.out(0),
+           tilingFor(mk)};
+    dotTileBody(mk, in, mk.trailing(1), mk.trailing(2), mr, nr);
+  });
+  k.b().CreateCall(f, {g.A, g.B, g.C, g.s.K, g.s.Nn, i0, j0});
   if (const KernelCtx::TileEpilogue *epilogue = k.tileEpilogue())
     (*epilogue)(k, i0, k.i64c(mr), j0, k.i64c(nr), g.s.Nn);
 }
@@ -301,7 +392,6 @@ GemmTiles gemmDotTiles(KernelCtx &k, const GemmShape &s) {
 void emitGemmOuter(KernelCtx &k, const GemmShape &s, Value *A, Value *sAi, Value *sAk,
                    Value *B, Value *C, Value *begin, Value *end) {
   auto &b = k.b();
-  bool wasAllowed = k.allowRuntimeUnroll(true);
   Outer g{s, A, sAi, sAk, B, C, tilingFor(k)};
   const int64_t panelWidth = g.t.nr * g.t.lanes;
   // Column units: panels of NR vectors, then single masked vectors.
@@ -317,17 +407,15 @@ void emitGemmOuter(KernelCtx &k, const GemmShape &s, Value *A, Value *sAi, Value
       return;
     }
     Value *j0 = k.add(tailStart, k.mul(b.CreateSub(c, cols.blocks), k.i64c(g.t.lanes)));
-    Value *mask = laneMask(k, g.t.lanes, b.CreateSub(s.Nn, j0));
+    Value *left = b.CreateSub(s.Nn, j0);
     forEachRowTile(k, s.M, g.t.mr, rLo, rHi, [&](Value *i0, unsigned mr) {
-      outerTile(k, g, i0, j0, mr, 1, mask);
+      outerTile(k, g, i0, j0, mr, 1, left);
     });
   });
-  k.allowRuntimeUnroll(wasAllowed);
 }
 
 void emitGemmDot(KernelCtx &k, const GemmShape &s, Value *A, Value *B, Value *C, Value *begin,
                  Value *end) {
-  bool wasAllowed = k.allowRuntimeUnroll(true);
   Dot g{s, A, B, C, tilingFor(k)};
   const unsigned nr = g.t.nr;
   // Column units: blocks of nr rows of B (outer: they stay in L1 while the
@@ -341,7 +429,6 @@ void emitGemmDot(KernelCtx &k, const GemmShape &s, Value *A, Value *B, Value *C,
     forEachRowTile(k, s.M, g.t.mr, rLo, rHi,
                    [&](Value *i0, unsigned mr) { dotTile(k, g, i0, j0, mr, n); });
   });
-  k.allowRuntimeUnroll(wasAllowed);
 }
 
 Value *emitPackTransposed(KernelCtx &k, Value *src, Value *rows, Value *cols) {

@@ -20,13 +20,13 @@ KernelCtx::KernelCtx(llvm::Function *fn, const ir::Node &node, const TargetInfo 
     : KernelCtx(fn, node, target, node.inputs().size(), node.results().size()) {}
 
 KernelCtx::KernelCtx(llvm::Function *fn, const ir::Node &node, const TargetInfo &target,
-                     unsigned numIns, unsigned numOuts)
+                     unsigned numIns, unsigned numOuts, unsigned numTrailing)
     : fn_(fn), node_(node), target_(target), b_(fn->getContext()), numIns_(numIns),
       numOuts_(numOuts) {
   llvm::FastMathFlags fmf;
   fmf.setAllowContract(true);
   b_.setFastMathFlags(fmf);
-  bind(fn, 0);
+  bind(fn, numTrailing);
 }
 
 void KernelCtx::bind(llvm::Function *fn, unsigned numTrailing) {

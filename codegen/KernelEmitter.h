@@ -55,8 +55,11 @@ public:
   /// A kernel whose pointer arguments are not `node`'s own (a fusion group's
   /// kernel: its external inputs, then its materialized results); `node` is
   /// the group's first member.
+  /// With `numTrailing` > 0: a helper function of a kernel (the GEMM's
+  /// shared micro-kernels, Gemm.cpp) whose arguments are numIns pointers,
+  /// numOuts pointers, one i64 as batch() and numTrailing more.
   KernelCtx(llvm::Function *fn, const ir::Node &node, const TargetInfo &target,
-            unsigned numIns, unsigned numOuts);
+            unsigned numIns, unsigned numOuts, unsigned numTrailing = 0);
 
   /// Where the context emits: the function, its arguments as in()/out()/
   /// batch()/trailing() see them, and the insertion point.
@@ -181,8 +184,9 @@ public:
   /// instructions, on which the machine schedulers are quadratic (a
   /// resnet conv's bias loop cost ~1 s). Shorter constant loops (windows,
   /// taps) may still be unrolled. allowRuntimeUnroll(true) lifts both for
-  /// the loops emitted until it is called with false (the GEMM's tile
-  /// loops, which gain from it); returns the previous setting.
+  /// the loops emitted until it is called with false; returns the previous
+  /// setting. (The GEMM's tile loops used it while its micro-kernels were
+  /// inline; since they are shared functions, nothing does.)
   bool allowRuntimeUnroll(bool allow) {
     std::swap(runtimeUnroll_, allow);
     return allow;

@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/KernelKey.h"
 
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/bit.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -46,10 +48,11 @@ void writeAttr(llvm::raw_string_ostream &os, const ir::AttrValue &v) {
 
 } // namespace
 
-std::string kernelKey(const ir::Node &n,
-                      llvm::function_ref<bool(unsigned, unsigned)> sameMemory) {
-  std::string key;
-  llvm::raw_string_ostream os(key);
+namespace {
+
+/// The op, attributes and types of `n`, each value's type as `typeOf` gives it.
+void writeNode(llvm::raw_string_ostream &os, const ir::Node &n,
+               llvm::function_ref<TensorType(const ir::Value *)> typeOf) {
   os << static_cast<int>(n.op()) << '{';
   for (const auto &[name, value] : n.attrs().all()) {
     os << name.size() << '"' << name << '=';
@@ -58,15 +61,74 @@ std::string kernelKey(const ir::Node &n,
   }
   os << "}(";
   for (const ir::Value *v : n.inputs())
-    writeType(os, v->type());
+    writeType(os, typeOf(v));
   os << ")->(";
   for (const ir::Value *v : n.results())
-    writeType(os, v->type());
+    writeType(os, typeOf(v));
   os << ')';
+}
+
+} // namespace
+
+std::string kernelKey(const ir::Node &n,
+                      llvm::function_ref<bool(unsigned, unsigned)> sameMemory) {
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  writeNode(os, n, [](const ir::Value *v) { return v->type(); });
   for (unsigned i = 0; i < n.inputs().size(); ++i)
     for (unsigned r = 0; r < n.results().size(); ++r)
       if (sameMemory(i, r))
         os << " in" << i << '=' << r;
+  return key;
+}
+
+std::string groupKernelKey(const ir::FusionGroup &grp, llvm::ArrayRef<const ir::Value *> ins,
+                           llvm::function_ref<TensorType(const ir::Value *)> typeOf,
+                           llvm::function_ref<bool(unsigned, unsigned)> sameMemory) {
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  os << "group " << (grp.head ? 'H' : 'M') << ins.size() << ',' << grp.outputs.size() << ':';
+  // The arguments: each one's type, and which earlier argument holds the same
+  // value (a head's operand that its maps read too).
+  auto argOf = [&](const ir::Value *v) -> int {
+    auto it = llvm::find(ins, v);
+    return it == ins.end() ? -1 : static_cast<int>(it - ins.begin());
+  };
+  for (unsigned a = 0; a < ins.size(); ++a) {
+    writeType(os, typeOf(ins[a]));
+    os << '=' << argOf(ins[a]) << ';';
+  }
+  // The members in order, each with its operands: a member result (by
+  // member and result index) or an argument.
+  llvm::DenseMap<const ir::Value *, std::pair<unsigned, unsigned>> producer;
+  for (unsigned m = 0; m < grp.members.size(); ++m) {
+    const ir::Node &n = *grp.members[m];
+    os << '|';
+    writeNode(os, n, typeOf);
+    os << '<';
+    for (const ir::Value *v : n.inputs()) {
+      auto it = producer.find(v);
+      if (it != producer.end())
+        os << 'm' << it->second.first << '.' << it->second.second << ',';
+      else
+        os << 'a' << argOf(v) << ',';
+    }
+    os << '>';
+    for (unsigned r = 0; r < n.results().size(); ++r)
+      producer[n.result(r)] = {m, r};
+  }
+  // The outputs: which member result each one stores.
+  os << "|out";
+  for (const ir::Value *o : grp.outputs) {
+    auto [m, r] = producer.lookup(o);
+    os << ' ' << m << '.' << r;
+  }
+  // Arguments in the same memory (in-place results lose noalias).
+  size_t nargs = ins.size() + grp.outputs.size();
+  for (unsigned a = 0; a < nargs; ++a)
+    for (unsigned b = a + 1; b < nargs; ++b)
+      if (sameMemory(a, b))
+        os << " mem" << a << '=' << b;
   return key;
 }
 

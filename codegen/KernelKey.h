@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "ir/Fusion.h"
 #include "ir/Graph.h"
 
 #include "llvm/ADT/STLFunctionalExtras.h"
@@ -29,6 +30,21 @@ namespace gradc::codegen {
 /// exact: float attributes enter bit for bit.
 std::string kernelKey(const ir::Node &n,
                       llvm::function_ref<bool(unsigned, unsigned)> sameMemory);
+
+/// The structural key of the kernel of fusion group `grp` (ir/Fusion.h),
+/// built from what its kernel reads: the kernel's input arguments `ins`
+/// (grp.inputs, or a head group's argument list) with their types; every
+/// member in order, by its node key and, for each operand, whether it is
+/// an argument (which) or an earlier member's result (which); which member
+/// results are the outputs; and the pairs of arguments (ins, then outputs)
+/// that share memory (`sameMemory(a, b)`, a < b). `typeOf` is the type the
+/// kernel sees of a value (its own, or a flat group's rank-1 stand-in).
+/// Structurally equal groups (the same LSTM cell at every time step, the
+/// same optimizer update for params of equal shape) thus get one key and
+/// share one function; names and group ids do not enter.
+std::string groupKernelKey(const ir::FusionGroup &grp, llvm::ArrayRef<const ir::Value *> ins,
+                           llvm::function_ref<TensorType(const ir::Value *)> typeOf,
+                           llvm::function_ref<bool(unsigned, unsigned)> sameMemory);
 
 /// A stand-in for a node whose kernel depends on its element count only.
 struct FlatMap {

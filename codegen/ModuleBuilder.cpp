@@ -20,6 +20,12 @@
 // that computes each member with its own lowering in element mode, so the
 // values only members read stay in registers. A group headed by a matmul
 // is the matmul's own kernel, with the maps as a tile epilogue of its GEMM.
+// Groups share kernels too: structurally equal groups (groupKernelKey: the
+// members' keys, their wiring, the group's inputs and outputs, in-place
+// pairs) call the function of the first of them, so an unrolled LSTM cell's
+// gate math is one kernel for all time steps; a group of maps whose inputs
+// all have its shape or one element is flat (lowered over [N], called with
+// its element count), so the optimizer update of every param shares one.
 //
 // Pointer arguments are noalias and align 64: no two values live at the same
 // node share memory (a memory slot of plan-memory holds values whose
@@ -167,15 +173,17 @@ void emitMembers(KernelCtx &k, const ir::FusionGroup &grp, const ir::Graph &g,
 /// Fills the kernel of a group of maps: one broadcast map over the group's
 /// shape whose body loads the group's inputs, computes every member, and
 /// stores the group's outputs.
-llvm::Error emitMapGroupKernel(KernelCtx &k, const ir::FusionGroup &grp, const ir::Graph &g) {
+/// `typeOf` gives the shapes the kernel sees (a flat group's stand-ins).
+llvm::Error emitMapGroupKernel(KernelCtx &k, const ir::FusionGroup &grp, const ir::Graph &g,
+                               llvm::function_ref<TensorType(const ir::Value *)> typeOf) {
   llvm::SmallVector<MapOperand, 4> operands;
   for (unsigned i = 0; i < grp.inputs.size(); ++i)
-    operands.push_back({k.in(i), grp.inputs[i]->type().shape});
+    operands.push_back({k.in(i), typeOf(grp.inputs[i]).shape});
   llvm::SmallVector<llvm::Value *, 2> outs;
   for (unsigned r = 0; r < grp.outputs.size(); ++r)
     outs.push_back(k.out(r));
   llvm::Error err = llvm::Error::success();
-  emitBroadcastMapMulti(k, grp.shape(), outs, operands, [&](llvm::ArrayRef<llvm::Value *> in) {
+  emitBroadcastMapMulti(k, typeOf(grp.members.front()->result()).shape, outs, operands, [&](llvm::ArrayRef<llvm::Value *> in) {
     llvm::DenseMap<const ir::Value *, llvm::Value *> elem;
     for (unsigned i = 0; i < grp.inputs.size(); ++i)
       elem[grp.inputs[i]] = in[i];
@@ -186,6 +194,25 @@ llvm::Error emitMapGroupKernel(KernelCtx &k, const ir::FusionGroup &grp, const i
     return res;
   });
   return err;
+}
+
+/// A group of maps whose every input has the group's shape or a single
+/// element is flat: its kernel is lowered over rank-1 stand-ins (the
+/// group's shape as [N], single elements as []) and called with the
+/// element count as `batch`, like a flat map (KernelKey.h), so that groups
+/// of any shape share one kernel (the optimizer update of every param).
+bool isFlatGroup(const ir::FusionGroup &grp) {
+  if (grp.head)
+    return false;
+  const Shape &shape = grp.shape();
+  for (const ir::Value *v : grp.inputs) {
+    if (v->type().shape == shape)
+      continue;
+    for (int64_t d : v->type().shape)
+      if (d != 1)
+        return false;
+  }
+  return true;
 }
 
 /// An operand of an epilogue: the kernel argument holding it and how the
@@ -223,8 +250,16 @@ llvm::Error emitHeadGroupKernel(KernelCtx &k, const ir::FusionGroup &grp, const 
   std::vector<EpilogueOperand> operands;
   headGroupInputs(grp, &operands);
   llvm::Error err = llvm::Error::success();
-  KernelCtx::TileEpilogue epilogue = [&](KernelCtx &p, llvm::Value *i0, llvm::Value *rows,
-                                         llvm::Value *j0, llvm::Value *cols, llvm::Value *Nn) {
+  // The epilogue is one function beside the kernel, emitted at its first
+  // use and called for every tile, whatever the tile's kind (full, edge
+  // rows, edge columns) and however often LLVM unrolls the tile loops:
+  //   void K.epilogue(ptr in..., ptr out..., i64 batch,
+  //                   i64 i0, i64 rows, i64 j0, i64 cols, i64 Nn)
+  // Inline, each tile kind had its own copy, specialized and unrolled.
+  llvm::Function *kernel = k.function();
+  llvm::Function *epilogueFn = nullptr;
+  auto emitEpilogueBody = [&](KernelCtx &p, llvm::Value *i0, llvm::Value *rows,
+                              llvm::Value *j0, llvm::Value *cols, llvm::Value *Nn) {
     p.loop(rows, [&](llvm::Value *r) {
       llvm::Value *rowBase = p.mul(p.add(i0, r), Nn);
       p.loop(cols, [&](llvm::Value *c) {
@@ -243,6 +278,42 @@ llvm::Error emitHeadGroupKernel(KernelCtx &k, const ir::FusionGroup &grp, const 
           p.store(elem.lookup(grp.outputs[out]), p.out(out), idx);
       }, "ej");
     }, "ei");
+  };
+  KernelCtx::TileEpilogue epilogue = [&](KernelCtx &p, llvm::Value *i0, llvm::Value *rows,
+                                         llvm::Value *j0, llvm::Value *cols, llvm::Value *Nn) {
+    const unsigned nptrs = p.numIns() + p.numOuts();
+    if (!epilogueFn) {
+      llvm::LLVMContext &c = p.ctx();
+      llvm::FunctionType *kty = kernel->getFunctionType();
+      llvm::SmallVector<llvm::Type *, 10> params(kty->param_begin(),
+                                                 kty->param_begin() + nptrs + 1);
+      params.append(5, p.i64());
+      epilogueFn = llvm::Function::Create(
+          llvm::FunctionType::get(llvm::Type::getVoidTy(c), params, false),
+          llvm::Function::InternalLinkage, kernel->getName() + ".epilogue", p.module());
+      epilogueFn->addFnAttr(llvm::Attribute::NoInline);
+      epilogueFn->addFnAttr(llvm::Attribute::NoUnwind);
+      for (unsigned i = 0; i <= nptrs; ++i) {
+        epilogueFn->getArg(i)->setName(kernel->getArg(i)->getName());
+        epilogueFn->addParamAttrs(
+            i, llvm::AttrBuilder(c, kernel->getAttributes().getParamAttrs(i)));
+      }
+      const char *names[] = {"i0", "rows", "j0", "cols", "Nn"};
+      for (unsigned i = 0; i < 5; ++i)
+        epilogueFn->getArg(nptrs + 1 + i)->setName(names[i]);
+      KernelCtx::EmitState state = p.retarget(epilogueFn, 5);
+      emitEpilogueBody(p, p.trailing(0), p.trailing(1), p.trailing(2), p.trailing(3),
+                       p.trailing(4));
+      p.b().CreateRetVoid();
+      p.restore(std::move(state));
+    }
+    llvm::SmallVector<llvm::Value *, 12> args;
+    for (unsigned i = 0; i < p.numIns(); ++i)
+      args.push_back(p.in(i));
+    for (unsigned i = 0; i < p.numOuts(); ++i)
+      args.push_back(p.out(i));
+    args.append({p.batch(), i0, rows, j0, cols, Nn});
+    p.b().CreateCall(epilogueFn, args);
   };
   k.setTileEpilogue(&epilogue);
   llvm::Error e = loweringFor(grp.head->op())(k, *grp.head);
@@ -288,7 +359,9 @@ llvm::Expected<llvm::Function *> addStepFunction(const ir::Graph &g, const ir::B
     return count;
   };
 
-  llvm::StringMap<llvm::Function *> kernels; // kernelKey -> its one function
+  // kernelKey / groupKernelKey -> its one function (the two never meet:
+  // a group key starts with "group", a node key with a number).
+  llvm::StringMap<llvm::Function *> kernels;
   std::vector<ir::FusionGroup> groups = ir::collectFusionGroups(g);
   llvm::DenseMap<int32_t, const ir::FusionGroup *> groupOf;
   for (const ir::FusionGroup &grp : groups)
@@ -301,24 +374,41 @@ llvm::Expected<llvm::Function *> addStepFunction(const ir::Graph &g, const ir::B
       const ir::FusionGroup &grp = *groupOf.lookup(n.group);
       if (grp.members.front() != &n)
         continue; // the group's kernel runs at its first member
-      std::string name =
-          "gradc_k" + std::to_string(index++) + "_fused_g" + std::to_string(grp.id);
       std::vector<const ir::Value *> ins =
           grp.head ? headGroupInputs(grp, nullptr) : grp.inputs;
-      DeclaredKernel decl = declareKernelOver(m, name, ins, grp.outputs, layout);
-      llvm::Function *kernel = decl.fn;
-      KernelCtx k(kernel, n, target, ins.size(), grp.outputs.size());
-      k.shareArgs(decl.canon);
-      if (llvm::Error e =
-              grp.head ? emitHeadGroupKernel(k, grp, g) : emitMapGroupKernel(k, grp, g))
-        return e;
-      k.b().CreateRetVoid();
+      bool flat = isFlatGroup(grp);
+      const Shape &shape = grp.shape();
+      auto typeOf = [&](const ir::Value *v) {
+        if (!flat)
+          return v->type();
+        return TensorType(v->type().dtype, v->type().shape == shape ? Shape{kBatch} : Shape{});
+      };
+      auto argValue = [&](unsigned a) {
+        return a < ins.size() ? ins[a] : grp.outputs[a - ins.size()];
+      };
+      auto sameMemory = [&](unsigned a, unsigned b) {
+        return memoryOf(layout, argValue(a)) == memoryOf(layout, argValue(b));
+      };
+      // Structurally equal groups share the function of the first of them.
+      llvm::Function *&kernel = kernels[groupKernelKey(grp, ins, typeOf, sameMemory)];
+      size_t at = index++;
+      if (!kernel) {
+        std::string name = "gradc_k" + std::to_string(at) + "_fused_g" + std::to_string(grp.id);
+        DeclaredKernel decl = declareKernelOver(m, name, ins, grp.outputs, layout);
+        kernel = decl.fn;
+        KernelCtx k(kernel, n, target, ins.size(), grp.outputs.size());
+        k.shareArgs(decl.canon);
+        if (llvm::Error e = grp.head ? emitHeadGroupKernel(k, grp, g)
+                                     : emitMapGroupKernel(k, grp, g, typeOf))
+          return e;
+        k.b().CreateRetVoid();
+      }
       llvm::SmallVector<llvm::Value *, 5> args;
       for (const ir::Value *v : ins)
         args.push_back(bufferPtr(v));
       for (const ir::Value *v : grp.outputs)
         args.push_back(bufferPtr(v));
-      args.push_back(batch);
+      args.push_back(flat ? numel(grp.members.front()->result()->type()) : batch);
       b.CreateCall(kernel, args);
       continue;
     }

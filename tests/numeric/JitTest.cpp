@@ -753,10 +753,19 @@ TEST(JitGraphs, PrintsOptimizedVectorizedIR) {
   ASSERT_TRUE(std::regex_search(ir, m, std::regex("\ndefine [^\n]*@gradc_k0_matmul\\.par\\(")))
       << "no parallel body gradc_k0_matmul.par";
   size_t def = static_cast<size_t>(m.position(0));
+  std::string body = ir.substr(def, ir.find("\n}\n", def) - def);
+  // Its tiles are calls of the module's shared GEMM micro-kernels
+  // (codegen/Gemm.cpp), whose k loops are explicit vectors.
+  EXPECT_TRUE(std::regex_search(body, std::regex("call [^\n]*@gradc_gemm_outer_")))
+      << "the matmul does not call a shared micro-kernel:\n"
+      << body;
+  ASSERT_TRUE(std::regex_search(ir, m, std::regex("\ndefine [^\n]*@gradc_gemm_outer_[0-9a-z_]+\\(")))
+      << "no shared micro-kernel";
+  def = static_cast<size_t>(m.position(0));
   std::string kernel = ir.substr(def, ir.find("\n}\n", def) - def);
   EXPECT_TRUE(kernel.find("<16 x float>") != std::string::npos ||
               kernel.find("<8 x float>") != std::string::npos)
-      << "the matmul kernel is not vectorized:\n"
+      << "the matmul micro-kernel is not vectorized:\n"
       << kernel;
   // The host CPU is named on the functions (the cost model and code
   // generator target it).
@@ -820,6 +829,68 @@ TEST(JitGraphs, NodesWithTheSameKeyShareOneKernel) {
   expectOk(a.run());
   expectOk(e.run());
   for (const char *name : {"y1", "y2", "y3", "y4", "y5", "y6"})
+    EXPECT_TRUE(sameTensor(a.get(name), e.get(name), {1e-6, 1e-6})) << name;
+}
+
+TEST(JitGraphs, StructurallyEqualGroupsShareOneKernel) {
+  // codegen/KernelKey.h groupKernelKey: fusion groups with the same members
+  // (op, attributes, types), the same wiring and the same outputs share one
+  // kernel function, called once per group. g1 repeats g0 on other inputs;
+  // g2 differs in one member's op and g5 in its wiring (sub reads the other
+  // input), so each has its own. g3 and g4 read only operands of their own
+  // shape: flat groups, one kernel for both shapes ([N,8] and [4,6]).
+  GraphMaker gm;
+  ir::Value *x1 = gm.input("x1", f32Type({N, 8}));
+  ir::Value *x2 = gm.input("x2", f32Type({N, 8}));
+  ir::Value *x3 = gm.input("x3", f32Type({N, 8}));
+  ir::Value *b8 = gm.input("b8", f32Type({8}));
+  ir::Value *p = gm.input("p", f32Type({4, 6}));
+  ir::Value *q = gm.input("q", f32Type({4, 6}));
+  auto grouped = [&](ir::Value *v, int32_t group) {
+    v->def()->group = group;
+    return v;
+  };
+  std::vector<ir::Value *> outs;
+  outs.push_back(grouped(gm.op(OpKind::Relu, {grouped(gm.op(OpKind::Add, {x1, b8}), 0)}, {}, "y0"), 0));
+  outs.push_back(grouped(gm.op(OpKind::Relu, {grouped(gm.op(OpKind::Add, {x2, b8}), 1)}, {}, "y1"), 1));
+  outs.push_back(grouped(gm.op(OpKind::Tanh, {grouped(gm.op(OpKind::Add, {x3, b8}), 2)}, {}, "y2"), 2));
+  ir::Value *m3 = grouped(gm.op(OpKind::Mul, {x1, x2}), 3);
+  outs.push_back(grouped(gm.op(OpKind::Sub, {m3, x1}, {}, "y3"), 3));
+  ir::Value *m4 = grouped(gm.op(OpKind::Mul, {p, q}), 4);
+  outs.push_back(grouped(gm.op(OpKind::Sub, {m4, p}, {}, "y4"), 4));
+  ir::Value *m5 = grouped(gm.op(OpKind::Mul, {x1, x2}), 5);
+  outs.push_back(grouped(gm.op(OpKind::Sub, {m5, x2}, {}, "y5"), 5));
+  for (ir::Value *v : outs)
+    gm.graph().outputs.push_back(v);
+  std::string ir;
+  codegen::CodegenOptions o;
+  o.llvmIROut = &ir;
+  auto exe = jit(gm.graph(), o);
+  auto count = [&](const std::string &re) {
+    std::regex r(re);
+    return std::distance(std::sregex_iterator(ir.begin(), ir.end(), r), std::sregex_iterator());
+  };
+  EXPECT_EQ(count("\\ndefine internal [^@\\n]*@gradc_k[0-9]+_fused_g[0-9]+\\("), 4) << ir;
+  EXPECT_EQ(count("call [^@\\n]*@gradc_k0_fused_g0\\("), 2) << ir;
+  EXPECT_EQ(count("call [^@\\n]*@gradc_k2_fused_g2\\("), 1) << ir;
+  EXPECT_EQ(count("call [^@\\n]*@gradc_k3_fused_g3\\("), 2) << ir;
+  EXPECT_EQ(count("call [^@\\n]*@gradc_k5_fused_g5\\("), 1) << ir;
+  auto ref = interp::makeInterpreter(gm.graph());
+  BoundBuffers a(*exe, 3), e(*ref, 3);
+  TensorRng rng(11);
+  std::map<std::string, rt::Tensor> feeds;
+  feeds.emplace("x1", rng.uniform({3, 8}, -1, 1));
+  feeds.emplace("x2", rng.uniform({3, 8}, -1, 1));
+  feeds.emplace("x3", rng.uniform({3, 8}, -1, 1));
+  feeds.emplace("b8", rng.uniform({8}, -1, 1));
+  feeds.emplace("p", rng.uniform({4, 6}, -1, 1));
+  feeds.emplace("q", rng.uniform({4, 6}, -1, 1));
+  for (BoundBuffers *b : {&a, &e})
+    for (const auto &[name, t] : feeds)
+      b->set(name, t);
+  expectOk(a.run());
+  expectOk(e.run());
+  for (const char *name : {"y0", "y1", "y2", "y3", "y4", "y5"})
     EXPECT_TRUE(sameTensor(a.get(name), e.get(name), {1e-6, 1e-6})) << name;
 }
 
