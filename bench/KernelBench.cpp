@@ -103,6 +103,8 @@ BENCHMARK(BM_Gemm)
     ->Args({64, 784, 256, 0, 0})  // mlp forward
     ->Args({784, 64, 256, 1, 0})  // mlp weight gradient x^T dy
     ->Args({64, 256, 784, 0, 1})  // input gradient dy W^T (shape of layer 1)
+    ->Args({16, 144, 1024, 0, 0}) // resnet 3x3 conv, one sample: W * im2col(x)
+    ->Args({16, 1024, 144, 0, 1}) // its weight gradient dy * im2col(x)^T
     ->Unit(benchmark::kMicrosecond);
 
 std::unique_ptr<ir::Graph> mlpGraph(bool training) {
