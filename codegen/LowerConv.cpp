@@ -28,16 +28,18 @@
 //
 // im2col / col2im with stride 1 along the width (the common case): an
 // output row of a column row is a shifted input row, so im2col copies it a
-// vector at a time with masked loads whose mask zeroes the padding, and
+// vector at a time with masked loads whose mask zeroes the padding (for
+// output rows of at least a vector; narrower ones go scalar), and
 // col2im sums each dx vector's taps in registers from shifted masked loads
 // of the column rows and stores it once. Other strides go an element at a
 // time (im2col through a clamped index and a select).
 //
 // Why (BM_Conv2d, 1 thread, AVX-512 Zen 4, GFLOP/s before -> after; the
 // GEMM alone reaches ~110 on these shapes):
-//   resnet [32,16,32,32]*[16,16,3,3] pad 1: fwd 36 -> ~80, dx 60 -> ~85,
-//     dw 22 -> ~80;  lenet [64,6,14,14]*[16,6,5,5]: fwd 83 -> ~78 (same
-//     within noise), dx 76 -> ~74, dw 41 -> ~72.
+//   resnet [32,16,32,32]*[16,16,3,3] pad 1: fwd 28-38 -> 86-92, dx
+//     61-65 -> 76-95, dw 22-24 -> 82-85;  lenet [64,6,14,14]*[16,6,5,5]:
+//     fwd 85 -> 84, dx 76 -> 73-75, dw 40-52 -> 77 (a shared 2-core VM:
+//     ranges of repeated runs).
 // - The scalar im2col (a select per element, not vectorized) cost as much
 //   as the GEMM; the weight gradient's transposed im2col wrote with a
 //   stride of K floats per element.
@@ -158,10 +160,12 @@ Value *rawPtr(KernelCtx &k, Value *base, Value *idx) {
 
 /// Unfolds group `grp` of sample `n` of x into col: row r = (c, p, q) of
 /// the group's taps (at col + r * ldc), column = output pixel (i, j).
-/// Stride 1 along the width: an output row of a column row is a shifted
-/// input row, copied a vector at a time with masked loads (the mask zeroes
-/// the padding). Otherwise, one element at a time through a clamped index
-/// and a select.
+/// Stride 1 along the width and rows of at least a vector: an output row of
+/// a column row is a shifted input row, copied a vector at a time with
+/// masked loads (the mask zeroes the padding). Otherwise, one element at a
+/// time through a clamped index and a select (for rows narrower than a
+/// vector, lenet's 10, the masked copy measured ~6% slower: 84 -> 79
+/// GFLOP/s forward).
 void emitIm2col(KernelCtx &k, const ir::ConvGeom &g, Value *x, Value *n, Value *grp,
                 Value *col, Value *ldc) {
   llvm::IRBuilder<> &b = k.b();
@@ -173,7 +177,7 @@ void emitIm2col(KernelCtx &k, const ir::ConvGeom &g, Value *x, Value *n, Value *
       Value *ih = b.CreateAdd(b.CreateMul(i, k.i64c(g.sh)), hOff);
       Value *hIn = inRange(k, ih, g.h);
       Value *dst = k.add(rowOut, k.mul(i, k.i64c(g.ow)));
-      if (g.sw == 1) {
+      if (g.sw == 1 && g.ow >= int64_t(k.target().f32Lanes)) {
         // x index of output column 0 (may lie outside the row or the buffer).
         Value *src = b.CreateAdd(b.CreateAdd(planeBase, b.CreateMul(ih, k.i64c(g.w))), wOff);
         forEachRowVector(k, g, wOff, hIn, [&](Value *j0, Value *mask, Value *inCols) {
