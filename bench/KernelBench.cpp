@@ -107,10 +107,10 @@ BENCHMARK(BM_Gemm)
     ->Args({512, 512, 128, 0, 0}) // gpt FFN: its input gradient dy W
     ->Args({512, 512, 128, 1, 0}) // gpt FFN: weight gradient dy^T x
     ->Args({16, 128, 512, 0, 1})  // lstm recurrent step h W_hh^T (batch 16)
-    ->Args({16, 128, 512, 0, 0})  // the same with W_hh^T stored
     ->Args({16, 512, 128, 0, 0})  // lstm: its input gradient dg W_hh
     ->Args({512, 16, 128, 1, 0})  // lstm: one step of the W_hh gradient dg^T h
-    ->Args({512, 496, 128, 1, 0}) // lstm: all 31 steps of it in one product
+    ->Args({16, 144, 1024, 0, 0}) // resnet 3x3 conv, one sample: W * im2col(x)
+    ->Args({16, 1024, 144, 0, 1}) // its weight gradient dy * im2col(x)^T
     ->Unit(benchmark::kMicrosecond);
 
 std::unique_ptr<ir::Graph> mlpGraph(bool training) {

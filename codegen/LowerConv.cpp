@@ -1,25 +1,62 @@
 //===- codegen/LowerConv.cpp - conv2d and its gradients via im2col + GEMM ---===//
 //
 // Every conv kernel works one sample and one group at a time through the
-// register-blocked GEMM of Gemm.cpp, with the image unfolded into a column
+// register-blocked GEMMs of Gemm.cpp, with the image unfolded into a column
 // matrix (im2col). For a group: K = Cg*KH*KW rows of taps, P = OH*OW output
 // pixels, Og output channels.
 //   conv2d:             col[K,P] = im2col(x[n]);  y[n,g] = W_g[Og,K] * col
-//                       (+ bias per output channel)
-//   conv2d_grad_input:  col[K,P] = W_g^T * dy[n,g]  (W_g read through
-//                       strides), then col2im adds every tap back into dx[n]
-//   conv2d_grad_weight: colT[P,K] = im2col(x[n])^T; dW_g += dy[n,g] * colT,
-//                       over n in order
+//                       (+ bias per output channel). A 1x1, stride-1,
+//                       unpadded conv uses x[n,g] itself as col.
+//   conv2d_grad_input:  stride 1: a stride-1 conv of dy (the "full"
+//                       convolution, gradInputIsConv):
+//                         dx[n,g] = Wf_g[Cg, Og*KH*KW] * im2col'(dy[n,g])
+//                       with Wf the weight flipped and its channels swapped,
+//                       padding d*(k-1) - pad. Otherwise:
+//                       col[K,P] = W_g^T * dy[n,g] (W_g read through
+//                       strides), then col2im adds every tap into dx[n].
+//   conv2d_grad_weight: dW_g += dy[n,g][Og,P] * col[K,P]^T through the
+//                       dot-product GEMM (B transposed), over n in order;
+//                       small images put up to 4 samples side by side in
+//                       one GEMM (depth S*P) to make it deeper.
 // The forward and input-gradient kernels split the batch across the thread
 // pool (each sample is computed the same way on any thread, so results are
 // bitwise identical for any thread count; each chunk has its own scratch).
 // The weight gradient sums over the batch: it splits the batch into chunks
 // of a fixed size, sums each chunk into its own partial in parallel, and
 // adds the partials in order, so its sum order too is independent of the
-// thread count.
+// thread count (the samples per GEMM depend on the shape only).
 //
-// im2col reads taps in the padding as 0 through a clamped index and a
-// select, so its inner loop (over output columns) has no branch.
+// im2col / col2im with stride 1 along the width (the common case): an
+// output row of a column row is a shifted input row, so im2col copies it a
+// vector at a time with masked loads whose mask zeroes the padding (for
+// output rows of at least a vector; narrower ones go scalar), and
+// col2im sums each dx vector's taps in registers from shifted masked loads
+// of the column rows and stores it once. Other strides go an element at a
+// time (im2col through a clamped index and a select).
+//
+// Why (BM_Conv2d, 1 thread, AVX-512 Zen 4, GFLOP/s before -> after; the
+// GEMM alone reaches ~110 on these shapes):
+//   resnet [32,16,32,32]*[16,16,3,3] pad 1: fwd 28-38 -> 86-92, dx
+//     61-65 -> 76-95, dw 22-24 -> 82-85;  lenet [64,6,14,14]*[16,6,5,5]:
+//     fwd 85 -> 84, dx 76 -> 73-75, dw 40-52 -> 77 (a shared 2-core VM:
+//     ranges of repeated runs).
+// - The scalar im2col (a select per element, not vectorized) cost as much
+//   as the GEMM; the weight gradient's transposed im2col wrote with a
+//   stride of K floats per element.
+// - The full-conv input gradient replaces a depth-Og (16) GEMM + col2im by
+//   a depth-144 GEMM straight into dx. For padded small images it multiplies
+//   the products by H*W / (OH*OW) (lenet: 196/100), and measured 22 against
+//   74 there, so it is taken only when that ratio is at most 5/4.
+// - Adding col rows into dx row by row (vectorized) read back vectors just
+//   stored one element off: a store-forwarding stall each, 29 GFLOP/s on
+//   lenet's dx; summing in registers fixed it.
+// - The column matrix is a 64-byte-aligned scratch (KernelCtx::mallocScratch):
+//   at malloc's 16-byte alignment every vector load of B spanned two cache
+//   lines (the resnet conv's GEMM: 67 instead of 42 us per sample).
+// - Tried and dropped (no gain beyond the noise of a shared 2-core VM):
+//   im2col and GEMM a panel of output rows at a time (col in L2, 128 to
+//   512 columns); 2 instead of 1 samples per weight-gradient GEMM at resnet
+//   sizes.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Gemm.h"
@@ -83,49 +120,180 @@ ColumnRow columnRow(KernelCtx &k, const ir::ConvGeom &g, Value *n, Value *grp, V
           affine(k, q, g.dw, -g.pw)};
 }
 
-/// Unfolds group `grp` of sample `n` of x into col: row r = (c, p, q) of
-/// the group's taps, column = output pixel (i, j). Transposed: col is
-/// [P, K] instead of [K, P].
-void emitIm2col(KernelCtx &k, const ir::ConvGeom &g, Value *x, Value *n, Value *grp,
-                Value *col, bool transposed) {
+/// The column matrix of a 1x1, stride 1, unpadded conv is the input itself.
+bool unfoldIsIdentity(const ir::ConvGeom &g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
+}
+
+/// Output rows of a column row, a vector of V columns at a time (stride 1
+/// along the width): calls body(j0, mask, inCols) for j0 = 0, V, ..., where
+/// lane l stands for output column j = j0 + l, which reads input column
+/// iw = j + wOff. `mask`: lanes with j < OW, iw in [0, W) and `rowIn`;
+/// `inCols`: lanes with j < OW, or null when OW is a multiple of V.
+void forEachRowVector(KernelCtx &k, const ir::ConvGeom &g, Value *wOff, Value *rowIn,
+                      llvm::function_ref<void(Value *j0, Value *mask, Value *inCols)> body) {
   llvm::IRBuilder<> &b = k.b();
-  int64_t K = g.colRows(), P = g.outPixels();
-  k.loop(k.i64c(K), [&](Value *r) {
+  unsigned V = k.target().f32Lanes;
+  llvm::SmallVector<llvm::Constant *, 16> lane;
+  for (unsigned l = 0; l < V; ++l)
+    lane.push_back(llvm::ConstantInt::get(k.i64(), l));
+  Value *lanes = llvm::ConstantVector::get(lane);
+  bool ragged = g.ow % V != 0;
+  k.loop(k.i64c((g.ow + V - 1) / V), [&](Value *jc) {
+    Value *j0 = k.mul(jc, k.i64c(V));
+    Value *j = b.CreateAdd(b.CreateVectorSplat(V, j0), lanes);
+    Value *inCols = ragged ? b.CreateICmpULT(j, b.CreateVectorSplat(V, k.i64c(g.ow))) : nullptr;
+    Value *iw = b.CreateAdd(j, b.CreateVectorSplat(V, wOff));
+    Value *mask = b.CreateAnd(b.CreateICmpULT(iw, b.CreateVectorSplat(V, k.i64c(g.w))),
+                              b.CreateVectorSplat(V, rowIn));
+    if (inCols)
+      mask = b.CreateAnd(mask, inCols);
+    body(j0, mask, inCols);
+  }, "jc");
+}
+
+/// &base[idx] for an index that may point outside the buffer (only masked
+/// lanes are accessed through it): no inbounds.
+Value *rawPtr(KernelCtx &k, Value *base, Value *idx) {
+  return k.b().CreateGEP(k.f32(), base, idx);
+}
+
+/// Unfolds group `grp` of sample `n` of x into col: row r = (c, p, q) of
+/// the group's taps (at col + r * ldc), column = output pixel (i, j).
+/// Stride 1 along the width and rows of at least a vector: an output row of
+/// a column row is a shifted input row, copied a vector at a time with
+/// masked loads (the mask zeroes the padding). Otherwise, one element at a
+/// time through a clamped index and a select (for rows narrower than a
+/// vector, lenet's 10, the masked copy measured ~6% slower: 84 -> 79
+/// GFLOP/s forward).
+void emitIm2col(KernelCtx &k, const ir::ConvGeom &g, Value *x, Value *n, Value *grp,
+                Value *col, Value *ldc) {
+  llvm::IRBuilder<> &b = k.b();
+  auto *vt = llvm::FixedVectorType::get(k.f32(), k.target().f32Lanes);
+  k.loop(k.i64c(g.colRows()), [&](Value *r) {
     auto [planeBase, hOff, wOff] = columnRow(k, g, n, grp, r);
+    Value *rowOut = k.mul(r, ldc);
     k.loop(k.i64c(g.oh), [&](Value *i) {
       Value *ih = b.CreateAdd(b.CreateMul(i, k.i64c(g.sh)), hOff);
       Value *hIn = inRange(k, ih, g.h);
+      Value *dst = k.add(rowOut, k.mul(i, k.i64c(g.ow)));
+      if (g.sw == 1 && g.ow >= int64_t(k.target().f32Lanes)) {
+        // x index of output column 0 (may lie outside the row or the buffer).
+        Value *src = b.CreateAdd(b.CreateAdd(planeBase, b.CreateMul(ih, k.i64c(g.w))), wOff);
+        forEachRowVector(k, g, wOff, hIn, [&](Value *j0, Value *mask, Value *inCols) {
+          Value *v = b.CreateMaskedLoad(vt, rawPtr(k, x, b.CreateAdd(src, j0)), llvm::Align(4),
+                                        mask, llvm::Constant::getNullValue(vt));
+          Value *p = k.elemPtr(col, k.add(dst, j0));
+          if (inCols)
+            b.CreateMaskedStore(v, p, llvm::Align(4), inCols);
+          else
+            b.CreateAlignedStore(v, p, llvm::Align(4));
+        });
+        return;
+      }
       Value *rowBase = b.CreateAdd(planeBase, b.CreateMul(ih, k.i64c(g.w)));
       k.loop(k.i64c(g.ow), [&](Value *j) {
         Value *iw = b.CreateAdd(b.CreateMul(j, k.i64c(g.sw)), wOff);
         Value *ok = b.CreateAnd(hIn, inRange(k, iw, g.w));
         Value *at = b.CreateSelect(ok, b.CreateAdd(rowBase, iw), k.i64c(0));
         Value *v = b.CreateSelect(ok, k.load(x, at), k.f32c(0));
-        Value *pix = k.add(k.mul(i, k.i64c(g.ow)), j);
-        k.store(v, col, transposed ? k.add(k.mul(pix, k.i64c(K)), r)
-                                   : k.add(k.mul(r, k.i64c(P)), pix));
+        k.store(v, col, k.add(dst, j));
       }, "j");
     }, "i");
   }, "r");
 }
 
+/// The column matrix [K, P] of group `grp` of sample `n` of x: x itself
+/// when the unfold is the identity, else `scratch` filled by im2col.
+Value *columnsOf(KernelCtx &k, const ir::ConvGeom &g, Value *x, Value *n, Value *grp,
+                 Value *scratch) {
+  if (unfoldIsIdentity(g))
+    return k.elemPtr(x, k.mul(k.add(k.mul(n, k.i64c(g.c)), k.mul(grp, k.i64c(g.cg))),
+                              k.i64c(g.h * g.w)));
+  emitIm2col(k, g, x, n, grp, scratch, k.i64c(g.outPixels()));
+  return scratch;
+}
+
 /// Adds col[K,P] (taps x pixels of group `grp`) back into dx[n]: the
-/// adjoint of emitIm2col. Taps in the padding are skipped.
+/// adjoint of emitIm2col. Taps in the padding are skipped. Every dx element
+/// gets its taps in the order of r.
+///
+/// Stride 1 along the width: dx is visited a vector of V input columns at a
+/// time, and each vector sums its taps (p, q) in registers, reading the
+/// column row of tap (c, p, q) shifted by q * dw - pw (masked: lanes whose
+/// output column lies outside [0, OW) read nothing), so dx is written once
+/// and never read. (Adding col rows into dx row by row instead reads back
+/// vectors just stored one element off, a store-forwarding stall each:
+/// lenet's input gradient ran at 29 GFLOP/s that way.) The group's channels
+/// of dx[n] are overwritten, so no zero fill is needed.
 void emitCol2im(KernelCtx &k, const ir::ConvGeom &g, Value *col, Value *n, Value *grp,
                 Value *dx) {
   llvm::IRBuilder<> &b = k.b();
-  int64_t K = g.colRows(), P = g.outPixels();
+  unsigned V = k.target().f32Lanes;
+  auto *vt = llvm::FixedVectorType::get(k.f32(), V);
+  int64_t K = g.colRows(), P = g.outPixels(), T = g.kh * g.kw;
+  if (g.sw == 1) {
+    llvm::SmallVector<llvm::Constant *, 16> lane;
+    for (unsigned l = 0; l < V; ++l)
+      lane.push_back(llvm::ConstantInt::get(k.i64(), l));
+    Value *lanes = llvm::ConstantVector::get(lane);
+    auto splat = [&](Value *v) { return b.CreateVectorSplat(V, v); };
+    Value *zero = llvm::Constant::getNullValue(vt);
+    Value *plane0 = k.add(k.mul(n, k.i64c(g.c)), k.mul(grp, k.i64c(g.cg)));
+    k.loop(k.i64c(g.cg), [&](Value *c) {
+      Value *plane = k.mul(k.add(plane0, c), k.i64c(g.h * g.w));
+      k.loop(k.i64c(g.h), [&](Value *ih) {
+        k.loop(k.i64c((g.w + V - 1) / V), [&](Value *wc) {
+          Value *iw0 = k.mul(wc, k.i64c(V));
+          Value *iw = b.CreateAdd(splat(iw0), lanes);
+          Value *inRow = b.CreateICmpULT(iw, splat(k.i64c(g.w)));
+          LoopValues acc = k.loopCarried(k.i64c(g.kh), {zero},
+                                         [&](Value *p, llvm::ArrayRef<Value *> cur) {
+            // Output row i = (ih + ph - p*dh) / sh, when that divides and
+            // lies in [0, OH).
+            Value *th = b.CreateSub(k.i64c(g.ph), b.CreateMul(p, k.i64c(g.dh)));
+            th = b.CreateAdd(ih, th);
+            Value *i = b.CreateSDiv(th, k.i64c(g.sh));
+            Value *rowOk = b.CreateAnd(inRange(k, i, g.oh),
+                                       b.CreateICmpEQ(b.CreateSRem(th, k.i64c(g.sh)), k.i64c(0)));
+            rowOk = b.CreateAnd(rowOk, b.CreateICmpSGE(th, k.i64c(0)));
+            Value *rowMask = b.CreateAnd(inRow, splat(rowOk));
+            Value *tap0 = k.add(k.mul(c, k.i64c(T)), k.mul(p, k.i64c(g.kw)));
+            return k.loopCarried(k.i64c(g.kw), {cur[0]},
+                                 [&](Value *q, llvm::ArrayRef<Value *> cur2) {
+              // Output column j = iw + pw - q*dw.
+              Value *shift = b.CreateSub(k.i64c(g.pw), b.CreateMul(q, k.i64c(g.dw)));
+              Value *j = b.CreateAdd(iw, splat(shift));
+              Value *mask = b.CreateAnd(rowMask, b.CreateICmpULT(j, splat(k.i64c(g.ow))));
+              Value *at = b.CreateAdd(b.CreateAdd(b.CreateMul(k.add(tap0, q), k.i64c(P)),
+                                                  b.CreateMul(i, k.i64c(g.ow))),
+                                      b.CreateAdd(iw0, shift));
+              Value *v = b.CreateMaskedLoad(vt, rawPtr(k, col, at), llvm::Align(4), mask, zero);
+              return LoopValues{b.CreateFAdd(cur2[0], v)};
+            }, "q");
+          }, "p");
+          Value *dst = k.elemPtr(dx, k.add(k.add(plane, k.mul(ih, k.i64c(g.w))), iw0));
+          if (g.w % V != 0)
+            b.CreateMaskedStore(acc[0], dst, llvm::Align(4), inRow);
+          else
+            b.CreateAlignedStore(acc[0], dst, llvm::Align(4));
+        }, "wc");
+      }, "ih");
+    }, "c");
+    return;
+  }
   k.loop(k.i64c(K), [&](Value *r) {
     auto [planeBase, hOff, wOff] = columnRow(k, g, n, grp, r);
     k.loop(k.i64c(g.oh), [&](Value *i) {
       Value *ih = b.CreateAdd(b.CreateMul(i, k.i64c(g.sh)), hOff);
       ifThen(k, inRange(k, ih, g.h), [&] {
         Value *rowBase = b.CreateAdd(planeBase, b.CreateMul(ih, k.i64c(g.w)));
+        Value *colRow = k.add(k.mul(r, k.i64c(P)), k.mul(i, k.i64c(g.ow)));
         k.loop(k.i64c(g.ow), [&](Value *j) {
           Value *iw = b.CreateAdd(b.CreateMul(j, k.i64c(g.sw)), wOff);
           ifThen(k, inRange(k, iw, g.w), [&] {
             Value *at = b.CreateAdd(rowBase, iw);
-            Value *v = k.load(col, k.add(k.mul(r, k.i64c(P)), k.add(k.mul(i, k.i64c(g.ow)), j)));
+            Value *v = k.load(col, k.add(colRow, j));
             k.store(b.CreateFAdd(k.load(dx, at), v), dx, at);
           });
         }, "j");
@@ -142,18 +310,51 @@ void emitGemm(KernelCtx &k, int64_t M, int64_t K, int64_t Nn, Value *A, int64_t 
   emitGemmOuter(k, s, A, k.i64c(sAi), k.i64c(sAk), B, C, k.i64c(0), tiles.count);
 }
 
-/// Runs body(part, n) for every sample n, split across the thread pool, with
-/// a scratch buffer of `scratch` floats per chunk.
+/// Runs body(part, extra, n, col) for every sample n, split across the
+/// thread pool, with a scratch buffer of `scratch` floats per chunk.
 void forEachSample(KernelCtx &k, int64_t flopsPerSample, int64_t scratch,
-                   llvm::function_ref<void(KernelCtx &, Value *n, Value *col)> body) {
+                   llvm::ArrayRef<Value *> extra,
+                   llvm::function_ref<void(KernelCtx &, llvm::ArrayRef<Value *> extra, Value *n,
+                                           Value *col)> body) {
   Value *batch = k.dim(k.node().result()->type().shape[0]);
-  emitParallelFor(k, batch, grainForFlops(k, k.i64c(flopsPerSample)), {},
-                  [&](KernelCtx &p, llvm::ArrayRef<Value *>, Value *begin, Value *end) {
-    Value *col = p.mallocScratch(p.i64c(scratch));
-    p.loop(p.b().CreateSub(end, begin), [&](Value *t) { body(p, p.add(begin, t), col); },
+  emitParallelFor(k, batch, grainForFlops(k, k.i64c(flopsPerSample)), extra,
+                  [&](KernelCtx &p, llvm::ArrayRef<Value *> ex, Value *begin, Value *end) {
+    Value *col = p.mallocScratch(p.i64c(std::max<int64_t>(scratch, 1)));
+    p.loop(p.b().CreateSub(end, begin), [&](Value *t) { body(p, ex, p.add(begin, t), col); },
            "n");
     p.freeScratch(col);
   });
+}
+
+/// The input gradient of a stride-1 conv is itself a stride-1 conv of dy
+/// (the "full" convolution): dx[c, h, w] = sum over (o, p, q) of
+/// dy[o, h + ph - p*dh, w + pw - q*dw] * w[o, c, p, q], i.e. a conv of dy
+/// with the kernel flipped and in/out channels swapped, padding
+/// d*(k-1) - pad, same dilation and groups. It needs that padding to be
+/// >= 0 (else the output would be cropped). It costs H*W / (OH*OW) times
+/// the products of GEMM + col2im (the taps in dy's padding are products
+/// with 0): taken only when that is at most 5/4 (same-size convs).
+bool gradInputIsConv(const ir::ConvGeom &g) {
+  return g.sh == 1 && g.sw == 1 && g.ph <= g.dh * (g.kh - 1) && g.pw <= g.dw * (g.kw - 1) &&
+         4 * g.h * g.w <= 5 * g.oh * g.ow;
+}
+ir::ConvGeom gradInputGeom(const ir::ConvGeom &g) {
+  ir::ConvGeom t = g;
+  t.c = g.o, t.h = g.oh, t.w = g.ow;
+  t.o = g.c, t.cg = g.og, t.og = g.cg;
+  t.ph = g.dh * (g.kh - 1) - g.ph, t.pw = g.dw * (g.kw - 1) - g.pw;
+  t.oh = g.h, t.ow = g.w;
+  return t;
+}
+
+/// Samples whose column matrices the weight gradient puts side by side in
+/// one GEMM (1, 2 or 4, a divisor of its chunk of 4): as many as keep
+/// the columns within 1 MiB (an L2), so small images get a deep GEMM.
+int64_t samplesPerGemm(int64_t K, int64_t P) {
+  for (int64_t s : {4, 2})
+    if (s * K * P <= (int64_t(1) << 18))
+      return s;
+  return 1;
 }
 
 } // namespace
@@ -162,9 +363,11 @@ llvm::Error lowerConv2d(KernelCtx &k, const ir::Node &nd) {
   ir::ConvGeom g = geomOf(nd);
   int64_t K = g.colRows(), P = g.outPixels();
   bool bias = nd.inputs().size() == 3;
-  forEachSample(k, 2 * g.o * K * P, K * P, [&](KernelCtx &p, Value *n, Value *col) {
+  int64_t scratch = unfoldIsIdentity(g) ? 0 : K * P;
+  forEachSample(k, 2 * g.o * K * P, scratch, {},
+                [&](KernelCtx &p, llvm::ArrayRef<Value *>, Value *n, Value *scratchCol) {
     p.loop(p.i64c(g.groups), [&](Value *grp) {
-      emitIm2col(p, g, p.in(0), n, grp, col, /*transposed=*/false);
+      Value *col = columnsOf(p, g, p.in(0), n, grp, scratchCol);
       Value *A = p.elemPtr(p.in(1), p.mul(grp, p.i64c(g.og * K)));
       Value *yRow = p.add(p.mul(n, p.i64c(g.o)), p.mul(grp, p.i64c(g.og)));
       Value *C = p.elemPtr(p.out(), p.mul(yRow, p.i64c(P)));
@@ -188,8 +391,40 @@ llvm::Error lowerConv2dGradInput(KernelCtx &k, const ir::Node &nd) {
   // (dy, w, x) -> dx
   ir::ConvGeom g = geomOf(nd);
   int64_t K = g.colRows(), P = g.outPixels();
-  forEachSample(k, 2 * g.o * K * P, K * P, [&](KernelCtx &p, Value *n, Value *col) {
-    zeroFill(p, p.out(), p.mul(n, p.i64c(g.c * g.h * g.w)), p.i64c(g.c * g.h * g.w));
+  if (gradInputIsConv(g)) {
+    // dx[n, grp] = wf_g[Cg, Og*T] * im2col'(dy[n, grp]), where wf is w
+    // flipped and transposed per group: wf[grp][c][o][t] = w[grp*Og + o][c][T-1-t].
+    ir::ConvGeom t = gradInputGeom(g);
+    int64_t T = g.kh * g.kw, Kt = t.colRows(), Pt = t.outPixels();
+    llvm::IRBuilder<> &b = k.b();
+    Value *wf = k.mallocScratch(k.i64c(g.o * g.cg * T));
+    k.loop(k.i64c(g.o * g.cg * T), [&](Value *e) {
+      Value *tap = b.CreateURem(e, k.i64c(T));
+      Value *o = b.CreateURem(b.CreateUDiv(e, k.i64c(T)), k.i64c(g.og));
+      Value *c = b.CreateURem(b.CreateUDiv(e, k.i64c(T * g.og)), k.i64c(g.cg));
+      Value *grp = b.CreateUDiv(e, k.i64c(T * g.og * g.cg));
+      Value *oc = k.add(k.mul(k.add(k.mul(grp, k.i64c(g.og)), o), k.i64c(g.cg)), c);
+      Value *at = k.add(k.mul(oc, k.i64c(T)), b.CreateSub(k.i64c(T - 1), tap));
+      k.store(k.load(k.in(1), at), wf, e);
+    }, "e");
+    int64_t scratch = unfoldIsIdentity(t) ? 0 : Kt * Pt;
+    forEachSample(k, 2 * t.o * Kt * Pt, scratch, {wf},
+                  [&](KernelCtx &p, llvm::ArrayRef<Value *> ex, Value *n, Value *scratchCol) {
+      p.loop(p.i64c(g.groups), [&](Value *grp) {
+        Value *col = columnsOf(p, t, p.in(0), n, grp, scratchCol);
+        Value *A = p.elemPtr(ex[0], p.mul(grp, p.i64c(t.og * Kt)));
+        Value *dxRow = p.add(p.mul(n, p.i64c(t.o)), p.mul(grp, p.i64c(t.og)));
+        Value *C = p.elemPtr(p.out(), p.mul(dxRow, p.i64c(Pt)));
+        emitGemm(p, t.og, Kt, Pt, A, Kt, 1, col, C);
+      }, "g");
+    });
+    k.freeScratch(wf);
+    return llvm::Error::success();
+  }
+  forEachSample(k, 2 * g.o * K * P, K * P, {},
+                [&](KernelCtx &p, llvm::ArrayRef<Value *>, Value *n, Value *col) {
+    if (g.sw != 1) // else col2im overwrites dx[n]
+      zeroFill(p, p.out(), p.mul(n, p.i64c(g.c * g.h * g.w)), p.i64c(g.c * g.h * g.w));
     p.loop(p.i64c(g.groups), [&](Value *grp) {
       // col[K,P] = W_g^T[K,Og] * dy[n,g][Og,P]; W_g^T(i,k) = W_g[k*K + i].
       Value *A = p.elemPtr(p.in(1), p.mul(grp, p.i64c(g.og * K)));
@@ -207,10 +442,15 @@ llvm::Error lowerConv2dGradWeight(KernelCtx &k, const ir::Node &nd) {
   // The batch is cut into fixed chunks of kSamplesPerChunk samples (a cut
   // that depends on N only, never on the thread count); chunks run on the
   // thread pool, each summing its samples in order into its own partial
-  // dw, and the partials are then added in chunk order.
+  // dw, and the partials are then added in chunk order. Within a chunk,
+  // runs of S = samplesPerGemm samples go through one GEMM:
+  //   part[Og, K] = dy_S[Og, S*P] * col_S[K, S*P]^T
+  // (col_S: the samples' column matrices side by side; dy_S: their dy rows
+  // likewise, packed unless S = 1), then part is added into the partial.
   constexpr int64_t kSamplesPerChunk = 4;
   ir::ConvGeom g = geomOf(nd);
   int64_t K = g.colRows(), P = g.outPixels(), W = g.o * K;
+  int64_t S = samplesPerGemm(K, P);
   llvm::IRBuilder<> &b = k.b();
   Value *batch = k.dim(k.inShape(0)[0]);
   Value *chunks = b.CreateUDiv(k.add(batch, k.i64c(kSamplesPerChunk - 1)), k.i64c(kSamplesPerChunk));
@@ -218,33 +458,61 @@ llvm::Error lowerConv2dGradWeight(KernelCtx &k, const ir::Node &nd) {
   emitParallelFor(k, chunks, grainForFlops(k, k.i64c(2 * W * P * kSamplesPerChunk)), {partials},
                   [&](KernelCtx &p, llvm::ArrayRef<Value *> extra, Value *begin, Value *end) {
     llvm::IRBuilder<> &pb = p.b();
-    Value *colT = p.mallocScratch(p.i64c(P * K));
+    Value *col = p.mallocScratch(p.i64c(S * K * P));
+    Value *dyS = S > 1 ? p.mallocScratch(p.i64c(S * g.og * P)) : nullptr;
     Value *part = p.mallocScratch(p.i64c(g.og * K));
     Value *n = p.dim(p.inShape(0)[0]);
+    auto umin = [&](Value *x, Value *y) {
+      return pb.CreateBinaryIntrinsic(llvm::Intrinsic::umin, x, y);
+    };
     p.loop(pb.CreateSub(end, begin), [&](Value *t) {
       Value *chunk = p.add(begin, t);
       Value *mine = p.elemPtr(extra[0], p.mul(chunk, p.i64c(W)));
       zeroFill(p, mine, p.i64c(0), p.i64c(W));
       Value *first = p.mul(chunk, p.i64c(kSamplesPerChunk));
-      Value *last = pb.CreateSelect(pb.CreateICmpULT(p.add(first, p.i64c(kSamplesPerChunk)), n),
-                                    p.add(first, p.i64c(kSamplesPerChunk)), n);
-      p.loop(pb.CreateSub(last, first), [&](Value *s) {
-        Value *sample = p.add(first, s);
+      Value *last = umin(p.add(first, p.i64c(kSamplesPerChunk)), n);
+      Value *runs = pb.CreateUDiv(p.add(pb.CreateSub(last, first), p.i64c(S - 1)), p.i64c(S));
+      p.loop(runs, [&](Value *run) {
+        Value *s0 = p.add(first, p.mul(run, p.i64c(S)));
+        Value *count = umin(pb.CreateSub(last, s0), p.i64c(S));
+        Value *cols = p.mul(count, p.i64c(P));
         p.loop(p.i64c(g.groups), [&](Value *grp) {
-          emitIm2col(p, g, p.in(0), sample, grp, colT, /*transposed=*/true);
-          Value *dyRow = p.add(p.mul(sample, p.i64c(g.o)), p.mul(grp, p.i64c(g.og)));
-          Value *A = p.elemPtr(p.in(1), p.mul(dyRow, p.i64c(P)));
-          emitGemm(p, g.og, P, K, A, P, 1, colT, part);
+          auto dyBlock = [&](Value *sample) {
+            Value *dyRow = p.add(p.mul(sample, p.i64c(g.o)), p.mul(grp, p.i64c(g.og)));
+            return p.elemPtr(p.in(1), p.mul(dyRow, p.i64c(P)));
+          };
+          Value *A, *B;
+          if (S == 1) {
+            A = dyBlock(s0);
+            B = columnsOf(p, g, p.in(0), s0, grp, col);
+          } else {
+            p.loop(count, [&](Value *s) {
+              emitIm2col(p, g, p.in(0), p.add(s0, s), grp, p.elemPtr(col, p.mul(s, p.i64c(P))),
+                         cols);
+              Value *src = dyBlock(p.add(s0, s));
+              p.loop(p.i64c(g.og), [&](Value *o) {
+                Value *to = p.add(p.mul(o, cols), p.mul(s, p.i64c(P)));
+                pb.CreateMemCpy(p.elemPtr(dyS, to), llvm::Align(4),
+                                p.elemPtr(src, p.mul(o, p.i64c(P))), llvm::Align(4), P * 4);
+              }, "o");
+            }, "s");
+            A = dyS;
+            B = col;
+          }
+          GemmShape shape{p.i64c(g.og), cols, p.i64c(K)};
+          emitGemmDot(p, shape, A, B, part, p.i64c(0), gemmDotTiles(p, shape).count);
           Value *base = p.mul(grp, p.i64c(g.og * K));
           p.loop(p.i64c(g.og * K), [&](Value *e) {
             Value *at = p.add(base, e);
             p.store(pb.CreateFAdd(p.load(mine, at), p.load(part, e)), mine, at);
           }, "e");
         }, "g");
-      }, "s");
+      }, "run");
     }, "chunk");
     p.freeScratch(part);
-    p.freeScratch(colT);
+    if (dyS)
+      p.freeScratch(dyS);
+    p.freeScratch(col);
   });
   zeroFill(k, k.out(), k.i64c(0), k.i64c(W));
   k.loop(chunks, [&](Value *c) {

@@ -469,6 +469,14 @@ std::vector<Recipe> allRecipes() {
   add(oneOp(OpKind::Bmm, {{{N, 1, 3, 4}}, {{2, 5, 4}}}, attrs({{"transpose_b", int64_t(1)}})));
   add(oneOp(OpKind::Concat, {{{N, 1, 2}}, {{N, 2, 2}}, {{N, 1, 2}}},
             attrs({{"axis", int64_t(-2)}})));
+  // Added last so that the recipes above keep their seeds. conv2d's kernels
+  // have fast paths for stride 1 along the width (vectorized im2col and
+  // col2im) and for stride 1 (the input gradient as a conv of dy); these
+  // reach the vectorized col2im: stride [2,1], and a 1x1 kernel with more
+  // padding than the kernel covers.
+  add(oneOp(OpKind::Conv2d, {{{N, 2, 5, 4}}, {{2, 2, 3, 3}}}, conv({2, 1}, {1, 1}, {1, 1}, 1)));
+  add(oneOp(OpKind::Conv2d, {{{N, 2, 3, 4}}, {{2, 2, 1, 1}}, {{2}}},
+            conv({1, 1}, {1, 1}, {1, 1}, 1)));
   return rs;
 }
 

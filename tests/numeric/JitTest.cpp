@@ -245,6 +245,10 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
        attrs({{"padding", int64_t(2)}}), sumOf(25)},
       {"depthwise stride [2,1]", {uni({N, 3, 7, 6}), uni({3, 1, 3, 2})},
        conv({2, 1}, {0, 1}, {1, 1}, 3), sumOf(6)},
+      {"1x1 groups 2, bias (the input is the column matrix)",
+       {uni({N, 4, 5, 6}), uni({6, 2, 1, 1}), uni({6})}, conv({1, 1}, {0, 0}, {1, 1}, 2), sumOf(3)},
+      {"stride [1,3] (scalar im2col)", {uni({N, 2, 6, 20}), uni({3, 2, 3, 3})},
+       conv({1, 3}, {1, 1}, {1, 1}, 1), sumOf(18)},
   };
   // (dy, w, x) and (x, dy, w): dy has the conv's output shape.
   r[OpKind::Conv2dGradInput] = {
@@ -253,6 +257,17 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
       {"stride 2 padding [1,2] dilation 2 groups 2",
        {uni({N, 6, 4, 4}), uni({6, 2, 3, 3}), uni({N, 4, 9, 7})},
        conv({2, 2}, {1, 2}, {2, 2}, 2), sumOf(27)},
+      // Stride 1 is a conv of dy (padding d*(k-1) - pad >= 0); otherwise,
+      // with stride 1 along the width, a vectorized col2im.
+      {"5x5 pad 2 rows of 21 (a full conv of dy)",
+       {uni({N, 3, 6, 21}), uni({3, 2, 5, 5}), uni({N, 2, 6, 21})},
+       conv({1, 1}, {2, 2}, {1, 1}, 1), sumOf(75)},
+      {"1x1 pad 1 groups 2 (padding past the kernel: col2im)",
+       {uni({N, 4, 7, 21}), uni({4, 1, 1, 1}), uni({N, 2, 5, 19})},
+       conv({1, 1}, {1, 1}, {1, 1}, 2), sumOf(2)},
+      {"stride [2,1] dilation [1,2] (col2im by vectors)",
+       {uni({N, 4, 5, 18}), uni({4, 3, 3, 3}), uni({N, 3, 9, 20})},
+       conv({2, 1}, {1, 1}, {1, 2}, 1), sumOf(36)},
   };
   r[OpKind::Conv2dGradWeight] = {
       {"3x3 pad 1", {uni({N, 3, 6, 6}), uni({N, 4, 6, 6}), uni({4, 3, 3, 3})},
@@ -260,6 +275,14 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
       {"stride 2 padding [1,2] dilation 2 groups 2",
        {uni({N, 4, 9, 7}), uni({N, 6, 4, 4}), uni({6, 2, 3, 3})},
        conv({2, 2}, {1, 2}, {2, 2}, 2), sumOf(5 * 16)},
+      {"5x5 pad 2 rows of 21", {uni({N, 2, 6, 21}), uni({N, 3, 6, 21}), uni({3, 2, 5, 5})},
+       conv({1, 1}, {2, 2}, {1, 1}, 1), sumOf(5 * 126)},
+      {"1x1 stride [2,1]", {uni({N, 4, 5, 6}), uni({N, 3, 3, 6}), uni({3, 4, 1, 1})},
+       conv({2, 1}, {0, 0}, {1, 1}, 1), sumOf(5 * 18)},
+      // Columns of more than 2^17 floats: one sample per GEMM.
+      {"64x64 image (one sample per GEMM)",
+       {uni({N, 4, 64, 64}), uni({N, 2, 64, 64}), uni({2, 4, 3, 3})},
+       conv({1, 1}, {1, 1}, {1, 1}, 1), sumOf(5 * 4096)},
   };
   auto pool = [](Ints kernel, Ints stride, Ints pad) {
     return attrs({{"kernel", kernel}, {"stride", stride}, {"padding", pad}});
