@@ -75,8 +75,12 @@ llvm::Error lowerTranspose(KernelCtx &k, const ir::Node &n) {
     return k.product(llvm::ArrayRef<Value *>(sizes).drop_front(g + 1));
   };
   auto inStep = [&](size_t g) { return inStride[loops[g].lastInDim]; };
-  // The last two loops go tile by tile: one of them reads with a stride.
-  const size_t tiled = loops.size() >= 2 ? 2 : 0;
+  // The last two loops go tile by tile when the innermost reads with a
+  // stride (the output is written in order). When it reads contiguously
+  // too (the last input dim stays last: [N,T,H,D] -> [N,H,T,D], a head
+  // split), rows are copied as they are and the copy vectorizes.
+  const bool innerContiguous = !loops.empty() && loops.back().lastInDim == rank - 1;
+  const size_t tiled = loops.size() >= 2 && !innerContiguous ? 2 : 0;
   std::function<void(size_t, Value *, Value *)> level = [&](size_t g, Value *io,
                                                             Value *oo) {
     if (g + tiled == loops.size()) {
