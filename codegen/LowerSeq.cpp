@@ -68,9 +68,13 @@ Value *geluDerivative(KernelCtx &k, Value *x, bool tanhForm) {
     Value *sech2 = b.CreateFSub(k.f32c(1.0), b.CreateFMul(t, t));
     return b.CreateFAdd(left, b.CreateFMul(b.CreateFMul(b.CreateFMul(k.f32c(0.5), x), sech2), du));
   }
-  Value *cdf = b.CreateFMul(k.f32c(0.5),
-                            b.CreateFAdd(k.f32c(1.0), emitErf(k, b.CreateFMul(x, k.f32c(M_SQRT1_2)))));
-  Value *pdf = b.CreateFMul(k.f32c(kInvSqrt2Pi), emitExp(k, b.CreateFMul(k.f32c(-0.5), x2)));
+  // Phi(x) = (1 + erf(x/sqrt2)) / 2 and phi(x) = exp(-x^2/2) / sqrt(2 pi):
+  // erf(u) needs exp(-u^2), the same exponential.
+  Value *e = emitExp(k, b.CreateFMul(k.f32c(-0.5), x2));
+  Value *cdf = b.CreateFMul(
+      k.f32c(0.5),
+      b.CreateFAdd(k.f32c(1.0), emitErfGivenExp(k, b.CreateFMul(x, k.f32c(M_SQRT1_2)), e)));
+  Value *pdf = b.CreateFMul(k.f32c(kInvSqrt2Pi), e);
   return b.CreateFAdd(cdf, b.CreateFMul(x, pdf));
 }
 

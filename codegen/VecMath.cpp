@@ -165,13 +165,16 @@ Value *emitSigmoid(KernelCtx &k, Value *x) {
 }
 
 Value *emitErf(KernelCtx &k, Value *x) {
+  return emitErfGivenExp(k, x, emitExp(k, k.b().CreateFNeg(k.b().CreateFMul(x, x))));
+}
+
+Value *emitErfGivenExp(KernelCtx &k, Value *x, Value *e) {
   // erf(|x|) = 1 - t P(t) exp(-x^2), t = 1 / (1 + p |x|); sign restored last.
   Math m(k, x);
   Value *ax = m.unary(llvm::Intrinsic::fabs, x);
   Value *t = m.div(m.c(1.0), m.fma(ax, m.c(0.3275911), m.c(1.0)));
   Value *poly = m.mul(t, m.poly(t, {1.061405429, -1.453152027, 1.421413741, -0.284496736,
                                     0.254829592}));
-  Value *e = emitExp(k, k.b().CreateFNeg(m.mul(ax, ax)));
   Value *r = m.sub(m.c(1.0), m.mul(poly, e));
   return m.binary(llvm::Intrinsic::copysign, r, x);
 }

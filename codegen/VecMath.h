@@ -15,5 +15,9 @@ llvm::Value *emitTanh(KernelCtx &k, llvm::Value *x);
 llvm::Value *emitSigmoid(KernelCtx &k, llvm::Value *x);
 /// erf(x): Abramowitz & Stegun 7.1.26 (absolute error <= 1.5e-7), odd in x.
 llvm::Value *emitErf(KernelCtx &k, llvm::Value *x);
+/// erf(x) given expNegX2 = exp(-x*x), which the formula uses: a caller that
+/// needs that exponential too (GELU's gradient: the normal density) computes
+/// it once.
+llvm::Value *emitErfGivenExp(KernelCtx &k, llvm::Value *x, llvm::Value *expNegX2);
 
 } // namespace gradc::codegen
