@@ -28,7 +28,13 @@
 // accumulators + 4 + 1 or 4 + 4 operand vectors), NR=2 with 16. On an
 // AVX-512 Zen 4 core the outer-product kernel measured at the FMA peak
 // (16 f32 FMA/cycle) for [64,784]x[784,256]; 6x4, 8x2, 8x3, 4x6 were no
-// better. Cache blocking over K and packing are future work.
+// better. Packing: when B's rows are 1024 floats or more apart and C has
+// 64 rows or more (checked at run time when M holds the batch), each panel
+// of B is first copied into a contiguous K x NR*V buffer that the panel's
+// row tiles then stream (Outer::ldb, bCol): with B read in place every k
+// step of a panel touches another 4 KB page and the same few L1 sets, and
+// 1024^3 ran at ~50 GFLOP/s; packed, ~107. Cache blocking over K is
+// future work.
 //
 // Shared micro-kernels: the k loop of a tile and the stores of its
 // accumulators are one internal function per tile kind, e.g.
@@ -67,6 +73,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Gemm.h"
+#include "codegen/VisionLoops.h"
 
 #include "llvm/IR/Intrinsics.h"
 #include "llvm/IR/Module.h"
@@ -225,13 +232,16 @@ struct Outer {
   GemmShape s;
   Value *A, *sAi, *sAk, *B, *C;
   Tiling t;
+  /// B's row stride and the column of B where tile column j0 starts: Nn
+  /// and j0 for B itself; the panel's width and 0 for a packed panel.
+  Value *ldb = nullptr, *bCol = nullptr;
 };
 
 /// The k loop of one mr x nr tile at (i0, j0) and the stores of its
 /// accumulators to C. With `mask`, nr must be 1 and only the lanes set in
 /// the mask are loaded from B and stored to C.
-void outerTileBody(KernelCtx &k, const Outer &g, Value *i0, Value *j0, unsigned mr, unsigned nr,
-                   Value *mask) {
+void outerTileBody(KernelCtx &k, const Outer &g, Value *i0, Value *j0, Value *bCol,
+                   unsigned mr, unsigned nr, Value *mask) {
   auto &b = k.b();
   assert((!mask || nr == 1) && "masked tiles are one vector wide");
   const Tiling &t = g.t;
@@ -241,7 +251,7 @@ void outerTileBody(KernelCtx &k, const Outer &g, Value *i0, Value *j0, unsigned 
     aRow[m] = k.mul(k.add(i0, k.i64c(m)), g.sAi);
 
   LoopValues acc = k.loopCarried(g.s.K, init, [&](Value *kk, llvm::ArrayRef<Value *> cur) {
-    Value *bRow = k.add(k.mul(kk, g.s.Nn), j0);
+    Value *bRow = k.add(k.mul(kk, g.ldb), bCol);
     llvm::SmallVector<Value *, 4> bv(nr);
     for (unsigned r = 0; r < nr; ++r)
       bv[r] = loadVec(k, t, k.elemPtr(g.B, k.add(bRow, k.i64c(r * t.lanes))), mask);
@@ -277,14 +287,16 @@ void outerTile(KernelCtx &k, const Outer &g, Value *i0, Value *j0, unsigned mr, 
   const Tiling &t = g.t;
   std::string name = "gradc_gemm_outer_" + std::to_string(mr) + "x" + std::to_string(nr) +
                      (left ? "_masked" : "") + "_v" + std::to_string(t.lanes);
-  // Arguments: A, B, C, K, then sAi, sAk, Nn, i0, j0 [, left].
-  llvm::Function *f = microKernel(k, name, left ? 6 : 5, [&](KernelCtx &mk) {
+  // Arguments: A, B, C, K, then sAi, sAk, Nn, i0, j0, ldb, bCol [, left].
+  llvm::Function *f = microKernel(k, name, left ? 8 : 7, [&](KernelCtx &mk) {
     Outer in{GemmShape{nullptr, mk.batch(), mk.trailing(2)}, mk.in(0), mk.trailing(0),
-             mk.trailing(1), mk.in(1), mk.out(0), tilingFor(mk)};
-    Value *mask = left ? laneMask(mk, t.lanes, mk.trailing(5)) : nullptr;
-    outerTileBody(mk, in, mk.trailing(3), mk.trailing(4), mr, nr, mask);
+             mk.trailing(1), mk.in(1), mk.out(0), tilingFor(mk), mk.trailing(5)};
+    Value *mask = left ? laneMask(mk, t.lanes, mk.trailing(7)) : nullptr;
+    outerTileBody(mk, in, mk.trailing(3), mk.trailing(4), mk.trailing(6), mr, nr, mask);
   });
-  llvm::SmallVector<Value *, 10> args{g.A, g.B, g.C, g.s.K, g.sAi, g.sAk, g.s.Nn, i0, j0};
+  Value *ldb = g.ldb ? g.ldb : g.s.Nn;
+  Value *bCol = g.bCol ? g.bCol : j0;
+  llvm::SmallVector<Value *, 12> args{g.A, g.B, g.C, g.s.K, g.sAi, g.sAk, g.s.Nn, i0, j0, ldb, bCol};
   if (left)
     args.push_back(left);
   b.CreateCall(f, args);
@@ -394,6 +406,18 @@ void emitGemmOuter(KernelCtx &k, const GemmShape &s, Value *A, Value *sAi, Value
   auto &b = k.b();
   Outer g{s, A, sAi, sAk, B, C, tilingFor(k)};
   const int64_t panelWidth = g.t.nr * g.t.lanes;
+  // Rows of B far apart (kPackRowStride floats or more) put every k step of
+  // a panel in another page and in the same few L1 sets: the hardware
+  // prefetcher does not follow, and the panel does not stay in L1. Such
+  // panels are copied to a contiguous buffer first, when enough row tiles
+  // reuse the copy (kPackMinRows rows of C). 1024^3: 50 -> 100+ GFLOP/s.
+  constexpr int64_t kPackRowStride = 1024, kPackMinRows = 64;
+  auto *cNn = llvm::dyn_cast<llvm::ConstantInt>(s.Nn);
+  Value *panel = nullptr, *pack = nullptr;
+  if (cNn && cNn->getSExtValue() >= kPackRowStride) {
+    pack = b.CreateICmpUGE(s.M, k.i64c(kPackMinRows)); // folds when M is constant
+    panel = k.mallocScratch(k.mul(s.K, k.i64c(panelWidth)));
+  }
   // Column units: panels of NR vectors, then single masked vectors.
   Units cols = unitsOf(k, s.Nn, panelWidth, g.t.lanes);
   Value *tailStart = k.mul(cols.blocks, k.i64c(panelWidth));
@@ -401,8 +425,28 @@ void emitGemmOuter(KernelCtx &k, const GemmShape &s, Value *A, Value *sAi, Value
                        [&](Value *c, bool edge, Value *rLo, Value *rHi) {
     if (!edge) {
       Value *j0 = k.mul(c, k.i64c(panelWidth));
+      if (!panel) {
+        forEachRowTile(k, s.M, g.t.mr, rLo, rHi, [&](Value *i0, unsigned mr) {
+          outerTile(k, g, i0, j0, mr, g.t.nr, nullptr);
+        });
+        return;
+      }
+      // Pack the panel B[:, j0 .. j0 + panelWidth) contiguously, then run
+      // this range's row tiles over the copy (or over B when M is small at
+      // run time: the micro-kernel takes B's stride as an argument).
+      vision::ifThen(k, pack, [&] {
+        k.loop(s.K, [&](Value *kk) {
+          b.CreateMemCpy(k.elemPtr(panel, k.mul(kk, k.i64c(panelWidth))), llvm::Align(4),
+                         k.elemPtr(B, k.add(k.mul(kk, s.Nn), j0)), llvm::Align(4),
+                         k.i64c(panelWidth * 4));
+        }, "pk");
+      });
+      Outer over = g;
+      over.B = b.CreateSelect(pack, panel, B);
+      over.ldb = b.CreateSelect(pack, k.i64c(panelWidth), s.Nn);
+      over.bCol = b.CreateSelect(pack, k.i64c(0), j0);
       forEachRowTile(k, s.M, g.t.mr, rLo, rHi, [&](Value *i0, unsigned mr) {
-        outerTile(k, g, i0, j0, mr, g.t.nr, nullptr);
+        outerTile(k, over, i0, j0, mr, g.t.nr, nullptr);
       });
       return;
     }
@@ -412,6 +456,8 @@ void emitGemmOuter(KernelCtx &k, const GemmShape &s, Value *A, Value *sAi, Value
       outerTile(k, g, i0, j0, mr, 1, left);
     });
   });
+  if (panel)
+    k.freeScratch(panel);
 }
 
 void emitGemmDot(KernelCtx &k, const GemmShape &s, Value *A, Value *B, Value *C, Value *begin,

@@ -109,6 +109,11 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
       {"[N,3,7]x[7,5]", {uni({N, 3, 7}), uni({7, 5})}, mm(0, 0), sumOf(7)},
       {"[N,3,40]x[6,40]^T", {uni({N, 3, 40}), uni({6, 40})}, mm(0, 1), sumOf(40)},
       {"[N,3,7]^T x[N,3,5]", {uni({N, 3, 7}), uni({N, 3, 5})}, mm(1, 0), sumOf(15)},
+      // B rows 1024+ floats apart: panels of B packed when C has 64+ rows
+      // (constant here), decided at run time for a batch of rows (3 and 5:
+      // not packed); 1040 columns end in a masked edge.
+      {"[66,N]^T x[N,1040] packed panels", {uni({N, 66}), uni({N, 1040})}, mm(1, 0), sumOf(5)},
+      {"[N,6]x[6,1040] wide B, few rows", {uni({N, 6}), uni({6, 1040})}, mm(0, 0), sumOf(6)},
   };
   auto binary = [](Gen rhs) {
     auto b = [&](Shape s) {
