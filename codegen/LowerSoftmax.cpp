@@ -10,14 +10,18 @@
 //   softmax_grad:     d = sum dy*y;  out = y * (dy - d)
 //   log_softmax_grad: s = sum dy;    out = dy - exp(y) * s
 // Subtracting the max keeps exp from overflowing. Sums are f32, reassociated.
+// The outer rows are split across the thread pool (a row's result does not
+// depend on which thread computes it).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/KernelEmitter.h"
 #include "codegen/Lowering.h"
+#include "codegen/ParallelFor.h"
 #include "codegen/VecMath.h"
 
 #include "ir/ShapeRules.h"
 
+#include <array>
 #include <limits>
 
 namespace gradc::codegen {
@@ -36,17 +40,30 @@ llvm::Error forEachRow(KernelCtx &k, const ir::Node &n,
   auto axis = ir::normalizeAxis(n.attrs().getInt("axis", -1), static_cast<int64_t>(s.size()));
   if (!axis)
     return axis.takeError();
-  Value *outer = k.product(llvm::ArrayRef<int64_t>(s).take_front(*axis));
-  Value *len = k.dim(s[*axis]);
-  Value *inner = k.product(llvm::ArrayRef<int64_t>(s).drop_front(*axis + 1));
-  Value *rowStride = k.mul(len, inner);
-  k.loop(outer, [&](Value *o) {
-    k.loop(inner, [&](Value *i) {
-      Value *base = k.add(k.mul(o, rowStride), i);
-      AxisIndex at = [&, base](Value *a) { return k.add(base, k.mul(a, inner)); };
-      body(len, at);
-    }, "j");
-  }, "o");
+  // The outer rows split across the thread pool: each row is computed by
+  // the same instructions on any thread, so results do not depend on the
+  // thread count. Sizes are materialized in the function that uses them.
+  auto sizes = [&](KernelCtx &c) {
+    return std::array<Value *, 3>{c.product(llvm::ArrayRef<int64_t>(s).take_front(*axis)),
+                                  c.dim(s[*axis]),
+                                  c.product(llvm::ArrayRef<int64_t>(s).drop_front(*axis + 1))};
+  };
+  auto [outer, len0, inner0] = sizes(k);
+  Value *perRow = k.mul(k.mul(len0, inner0), k.i64c(8)); // a few passes, exp: ~8 per element
+  emitParallelFor(k, outer, grainForFlops(k, perRow), {},
+                  [&](KernelCtx &p, llvm::ArrayRef<Value *>, Value *begin, Value *end) {
+    auto [outerP, len, inner] = sizes(p);
+    (void)outerP;
+    Value *rowStride = p.mul(len, inner);
+    p.loop(p.b().CreateSub(end, begin), [&](Value *t) {
+      Value *o = p.add(begin, t);
+      p.loop(inner, [&](Value *i) {
+        Value *base = p.add(p.mul(o, rowStride), i);
+        AxisIndex at = [&, base](Value *a) { return p.add(base, p.mul(a, inner)); };
+        body(len, at);
+      }, "j");
+    }, "o");
+  });
   return llvm::Error::success();
 }
 
@@ -92,8 +109,8 @@ llvm::Error lowerLogSoftmax(KernelCtx &k, const ir::Node &n) {
 
 llvm::Error lowerSoftmaxGrad(KernelCtx &k, const ir::Node &n) {
   auto &b = k.b();
-  Value *y = k.in(0), *dy = k.in(1);
   return forEachRow(k, n, [&](Value *len, const AxisIndex &at) {
+    Value *y = k.in(0), *dy = k.in(1); // of the function the row loop is in
     Value *d = k.loopCarried(len, {k.f32c(0.0)}, [&](Value *a, llvm::ArrayRef<Value *> acc) {
       return LoopValues{
           k.accumulate(acc[0], b.CreateFMul(k.load(dy, at(a)), k.load(y, at(a))))};
@@ -107,8 +124,8 @@ llvm::Error lowerSoftmaxGrad(KernelCtx &k, const ir::Node &n) {
 
 llvm::Error lowerLogSoftmaxGrad(KernelCtx &k, const ir::Node &n) {
   auto &b = k.b();
-  Value *y = k.in(0), *dy = k.in(1);
   return forEachRow(k, n, [&](Value *len, const AxisIndex &at) {
+    Value *y = k.in(0), *dy = k.in(1); // of the function the row loop is in
     Value *s = k.loopCarried(len, {k.f32c(0.0)}, [&](Value *a, llvm::ArrayRef<Value *> acc) {
       return LoopValues{k.accumulate(acc[0], k.load(dy, at(a)))};
     }, "sum")[0];
