@@ -470,6 +470,23 @@ std::unique_ptr<rt::Executable> jit(const ir::Graph &g, codegen::CodegenOptions 
   return expectOk(codegen::compileGraph(g, o));
 }
 
+/// A graph compiled with its optimized LLVM IR kept, for tests that count
+/// kernel definitions and calls in it.
+struct JitWithIR {
+  std::string ir;
+  std::unique_ptr<rt::Executable> exe;
+  explicit JitWithIR(const ir::Graph &g) {
+    codegen::CodegenOptions o;
+    o.llvmIROut = &ir;
+    exe = jit(g, o);
+  }
+  /// Matches of the regular expression `re` in the IR.
+  long count(const std::string &re) const {
+    std::regex r(re);
+    return std::distance(std::sregex_iterator(ir.begin(), ir.end(), r), std::sregex_iterator());
+  }
+};
+
 /// Builds the recipe's graph, compiles it, and compares every buffer the
 /// node writes with the interpreter at batch 3, 5 and 0.
 void checkRecipe(OpKind op, const Recipe &r, uint64_t seed,
@@ -832,14 +849,10 @@ TEST(JitGraphs, NodesWithTheSameKeyShareOneKernel) {
   ir::Value *b4 = gm.input("b4", f32Type({4}));
   gm.op(OpKind::Add, {y3, b8}, {}, "y5");
   gm.op(OpKind::Add, {z, b4}, {}, "y6");
-  std::string ir;
-  codegen::CodegenOptions o;
-  o.llvmIROut = &ir;
-  auto exe = jit(gm.graph(), o);
-  auto count = [&](const std::string &re) {
-    std::regex r(re);
-    return std::distance(std::sregex_iterator(ir.begin(), ir.end(), r), std::sregex_iterator());
-  };
+  JitWithIR compiled(gm.graph());
+  const std::string &ir = compiled.ir;
+  auto &exe = compiled.exe;
+  auto count = [&](const std::string &re) { return compiled.count(re); };
   EXPECT_EQ(count("\\ndefine internal [^@\\n]*@gradc_k[0-9]+_leaky_relu\\("), 2) << ir;
   EXPECT_EQ(count("call [^@\\n]*@gradc_k0_leaky_relu\\("), 3) << ir;
   EXPECT_EQ(count("\\ndefine internal [^@\\n]*@gradc_k[0-9]+_add\\("), 2) << ir;
@@ -890,14 +903,10 @@ TEST(JitGraphs, StructurallyEqualGroupsShareOneKernel) {
   outs.push_back(grouped(gm.op(OpKind::Sub, {m5, x2}, {}, "y5"), 5));
   for (ir::Value *v : outs)
     gm.graph().outputs.push_back(v);
-  std::string ir;
-  codegen::CodegenOptions o;
-  o.llvmIROut = &ir;
-  auto exe = jit(gm.graph(), o);
-  auto count = [&](const std::string &re) {
-    std::regex r(re);
-    return std::distance(std::sregex_iterator(ir.begin(), ir.end(), r), std::sregex_iterator());
-  };
+  JitWithIR compiled(gm.graph());
+  const std::string &ir = compiled.ir;
+  auto &exe = compiled.exe;
+  auto count = [&](const std::string &re) { return compiled.count(re); };
   EXPECT_EQ(count("\\ndefine internal [^@\\n]*@gradc_k[0-9]+_fused_g[0-9]+\\("), 4) << ir;
   EXPECT_EQ(count("call [^@\\n]*@gradc_k0_fused_g0\\("), 2) << ir;
   EXPECT_EQ(count("call [^@\\n]*@gradc_k2_fused_g2\\("), 1) << ir;
