@@ -98,56 +98,60 @@ void expectClose(const std::string &what, const float *fused, const float *unfus
 /// Named f32 tensors a run produced, for comparison.
 using Results = std::vector<std::pair<std::string, std::vector<float>>>;
 
-Results runGradient(rt::Executable &exe) {
+/// The executable with params initialized from seed 7 at batch kBatch.
+struct SeededRun {
   rt::ParamStore params;
-  expectOk(params.initialize(exe.buffers(), 7));
-  rt::Session s(exe, params);
-  expectOk(s.setBatch(kBatch));
-  feedInputs(s, 1);
-  expectOk(rt::feedHyperInputs(s, 0.01, 1));
-  expectOk(s.run());
-  Results out{{"loss", {s.findRole(rt::BufferRole::Loss)->f32()[0]}}};
-  for (size_t i = 0; i < s.buffers().size(); ++i)
-    if (s.buffers()[i].role == rt::BufferRole::Gradient) {
-      const rt::Tensor &t = s.buffer(i);
-      out.push_back({s.buffers()[i].param, std::vector<float>(t.f32(), t.f32() + t.numel())});
-    }
+  std::unique_ptr<rt::Session> session;
+  explicit SeededRun(rt::Executable &exe) {
+    expectOk(params.initialize(exe.buffers(), 7));
+    session = std::make_unique<rt::Session>(exe, params);
+    expectOk(session->setBatch(kBatch));
+  }
+  /// Step `stepNo`: its inputs, its hyper inputs (lr 0.01), one run.
+  void step(int stepNo) {
+    feedInputs(*session, stepNo);
+    expectOk(rt::feedHyperInputs(*session, 0.01, stepNo));
+    expectOk(session->run());
+  }
+  float loss() const { return session->findRole(rt::BufferRole::Loss)->f32()[0]; }
+  /// Every buffer of `role`, named by its param (gradients) or its own name.
+  void collect(rt::BufferRole role, Results &out) const {
+    const std::vector<rt::BufferDesc> &descs = session->buffers();
+    for (size_t i = 0; i < descs.size(); ++i)
+      if (descs[i].role == role) {
+        const rt::Tensor &t = session->buffer(i);
+        out.push_back({role == rt::BufferRole::Gradient ? descs[i].param : descs[i].name,
+                       std::vector<float>(t.f32(), t.f32() + t.numel())});
+      }
+  }
+};
+
+Results runGradient(rt::Executable &exe) {
+  SeededRun r(exe);
+  r.step(1);
+  Results out{{"loss", {r.loss()}}};
+  r.collect(rt::BufferRole::Gradient, out);
   return out;
 }
 
 Results runTraining(rt::Executable &exe) {
-  rt::ParamStore params;
-  expectOk(params.initialize(exe.buffers(), 7));
-  rt::Session s(exe, params);
-  expectOk(s.setBatch(kBatch));
+  SeededRun r(exe);
   Results out;
   for (int stepNo = 1; stepNo <= 2; ++stepNo) {
-    feedInputs(s, stepNo);
-    expectOk(rt::feedHyperInputs(s, 0.01, stepNo));
-    expectOk(s.run());
-    out.push_back({"loss after step " + std::to_string(stepNo),
-                   {s.findRole(rt::BufferRole::Loss)->f32()[0]}});
+    r.step(stepNo);
+    out.push_back({"loss after step " + std::to_string(stepNo), {r.loss()}});
   }
-  for (const auto &[name, t] : params.all())
+  for (const auto &[name, t] : r.params.all())
     if (t.dtype() == DType::F32)
       out.push_back({name, std::vector<float>(t.f32(), t.f32() + t.numel())});
   return out;
 }
 
 Results runInference(rt::Executable &exe) {
-  rt::ParamStore params;
-  expectOk(params.initialize(exe.buffers(), 7));
-  rt::Session s(exe, params);
-  expectOk(s.setBatch(kBatch));
-  feedInputs(s, 1);
-  expectOk(rt::feedHyperInputs(s, 0.01, 1));
-  expectOk(s.run());
+  SeededRun r(exe);
+  r.step(1);
   Results out;
-  for (size_t i = 0; i < s.buffers().size(); ++i)
-    if (s.buffers()[i].role == rt::BufferRole::Output) {
-      const rt::Tensor &t = s.buffer(i);
-      out.push_back({s.buffers()[i].name, std::vector<float>(t.f32(), t.f32() + t.numel())});
-    }
+  r.collect(rt::BufferRole::Output, out);
   return out;
 }
 
