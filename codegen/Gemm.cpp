@@ -73,7 +73,6 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Gemm.h"
-#include "codegen/VisionLoops.h"
 
 #include "llvm/IR/Intrinsics.h"
 #include "llvm/IR/Module.h"
@@ -434,7 +433,7 @@ void emitGemmOuter(KernelCtx &k, const GemmShape &s, Value *A, Value *sAi, Value
       // Pack the panel B[:, j0 .. j0 + panelWidth) contiguously, then run
       // this range's row tiles over the copy (or over B when M is small at
       // run time: the micro-kernel takes B's stride as an argument).
-      vision::ifThen(k, pack, [&] {
+      k.ifThen(pack, [&] {
         k.loop(s.K, [&](Value *kk) {
           b.CreateMemCpy(k.elemPtr(panel, k.mul(kk, k.i64c(panelWidth))), llvm::Align(4),
                          k.elemPtr(B, k.add(k.mul(kk, s.Nn), j0)), llvm::Align(4),

@@ -219,6 +219,17 @@ void KernelCtx::keepLastLoopRolled() {
   setLoopHint(lastLatch_, "llvm.loop.unroll.disable");
 }
 
+void KernelCtx::ifThen(Value *cond, llvm::function_ref<void()> then) {
+  llvm::Function *fn = b_.GetInsertBlock()->getParent();
+  auto *thenBB = llvm::BasicBlock::Create(ctx(), "then", fn);
+  auto *done = llvm::BasicBlock::Create(ctx(), "endif", fn);
+  b_.CreateCondBr(cond, thenBB, done);
+  b_.SetInsertPoint(thenBB);
+  then();
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+}
+
 Value *KernelCtx::ifThenValue(Value *cond, llvm::function_ref<Value *()> then,
                               Value *otherwise, const llvm::Twine &name) {
   std::string base = name.str();

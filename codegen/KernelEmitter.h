@@ -195,6 +195,8 @@ public:
   /// runtime unrolling): for loops whose body is already register-blocked
   /// by hand, where unrolling only multiplies the code LLVM compiles.
   void keepLastLoopRolled();
+  /// if (cond) then(): then() may emit loops of its own.
+  void ifThen(llvm::Value *cond, llvm::function_ref<void()> then);
   /// cond ? then() : otherwise, where then() runs only when cond holds (for
   /// a load that would be out of bounds otherwise).
   llvm::Value *ifThenValue(llvm::Value *cond, llvm::function_ref<llvm::Value *()> then,

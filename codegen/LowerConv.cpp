@@ -72,18 +72,6 @@ using namespace vision;
 
 // ---- Shared helpers (VisionLoops.h) --------------------------------------------
 
-void vision::ifThen(KernelCtx &k, Value *cond, llvm::function_ref<void()> then) {
-  llvm::IRBuilder<> &b = k.b();
-  llvm::Function *fn = b.GetInsertBlock()->getParent();
-  auto *thenBB = llvm::BasicBlock::Create(k.ctx(), "then", fn);
-  auto *done = llvm::BasicBlock::Create(k.ctx(), "endif", fn);
-  b.CreateCondBr(cond, thenBB, done);
-  b.SetInsertPoint(thenBB);
-  then();
-  b.CreateBr(done);
-  b.SetInsertPoint(done);
-}
-
 void vision::zeroFill(KernelCtx &k, Value *base, Value *offset, Value *numel) {
   k.b().CreateMemSet(k.elemPtr(base, offset), k.b().getInt8(0), k.mul(numel, k.i64c(4)),
                      llvm::Align(4));
@@ -286,12 +274,12 @@ void emitCol2im(KernelCtx &k, const ir::ConvGeom &g, Value *col, Value *n, Value
     auto [planeBase, hOff, wOff] = columnRow(k, g, n, grp, r);
     k.loop(k.i64c(g.oh), [&](Value *i) {
       Value *ih = b.CreateAdd(b.CreateMul(i, k.i64c(g.sh)), hOff);
-      ifThen(k, inRange(k, ih, g.h), [&] {
+      k.ifThen(inRange(k, ih, g.h), [&] {
         Value *rowBase = b.CreateAdd(planeBase, b.CreateMul(ih, k.i64c(g.w)));
         Value *colRow = k.add(k.mul(r, k.i64c(P)), k.mul(i, k.i64c(g.ow)));
         k.loop(k.i64c(g.ow), [&](Value *j) {
           Value *iw = b.CreateAdd(b.CreateMul(j, k.i64c(g.sw)), wOff);
-          ifThen(k, inRange(k, iw, g.w), [&] {
+          k.ifThen(inRange(k, iw, g.w), [&] {
             Value *at = b.CreateAdd(rowBase, iw);
             Value *v = k.load(col, k.add(colRow, j));
             k.store(b.CreateFAdd(k.load(dx, at), v), dx, at);

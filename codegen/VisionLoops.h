@@ -1,7 +1,7 @@
 //===- codegen/VisionLoops.h - Shared pieces of the NCHW lowerings -*- C++ -*-===//
 //
 // Internal to codegen/: the few emit helpers LowerConv.cpp and LowerPool.cpp
-// share (a conditional block, zero-filling, signed index arithmetic for
+// share (zero-filling, signed index arithmetic for
 // window taps that may fall into the padding).
 //
 //===----------------------------------------------------------------------===//
@@ -10,9 +10,6 @@
 #include "codegen/KernelEmitter.h"
 
 namespace gradc::codegen::vision {
-
-/// if (cond) then(): then() may emit loops of its own.
-void ifThen(KernelCtx &k, llvm::Value *cond, llvm::function_ref<void()> then);
 
 /// Sets `numel` f32 at base[offset] to +0.0.
 void zeroFill(KernelCtx &k, llvm::Value *base, llvm::Value *offset, llvm::Value *numel);
