@@ -1,6 +1,7 @@
 //===- codegen/LowerDataMovement.cpp - reshape, transpose, broadcast_to, constant ===//
 //
-// reshape is a copy of the bytes (the layout is row-major either way).
+// reshape is a copy of the bytes (the layout is row-major either way), or
+// nothing when plan-memory put the result in place of its input.
 // transpose walks the output and gathers from the input:
 // out[i0..ir) = in[sum_d i_d * inStride[perm[d]]]. Output dimensions of
 // size 1 are skipped and runs of output dimensions that are also adjacent,
@@ -21,6 +22,8 @@ namespace gradc::codegen {
 using llvm::Value;
 
 llvm::Error lowerReshape(KernelCtx &k, const ir::Node &n) {
+  if (k.in(0) == k.out()) // in place (plan-memory): the bytes are already there
+    return llvm::Error::success();
   Value *bytes = k.mul(k.numel(k.inShape(0)), k.i64c(4));
   k.b().CreateMemCpy(k.out(), llvm::Align(64), k.in(0), llvm::Align(64), bytes);
   return llvm::Error::success();

@@ -51,7 +51,12 @@ Liveness computeLiveness(const Graph &g) {
 
 bool canShareInPlace(const Value *a, const Value *b) {
   const Node *n = b->def();
-  if (!n || !a->type().known || a->type() != b->type())
+  if (!n || !a->type().known)
+    return false;
+  // A reshape's bytes are its input's, in the same order.
+  if (n->op() == OpKind::Reshape)
+    return n->input(0) == a && b->type().known && a->type().dtype == b->type().dtype;
+  if (a->type() != b->type())
     return false;
   OpClass c = n->info().opClass;
   return (c == OpClass::Elementwise || c == OpClass::Broadcast) &&

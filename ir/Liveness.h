@@ -12,8 +12,9 @@
 // strictly before the other begins. They may also share *in place*: `b`'s
 // node is elementwise (OpClass Elementwise or Broadcast), reads `a` as its
 // last use, and `b` has exactly `a`'s type, so the kernel reads each element
-// of `a` before it writes the same element of `b`. Codegen drops noalias
-// between such a pair. A param and the next value of its update share in
+// of `a` before it writes the same element of `b`. A reshape's result may
+// take its input's memory too (same bytes, same order: its kernel then has
+// nothing to copy). Codegen drops noalias between such a pair. A param and the next value of its update share in
 // place the same way, when no node after the update's node reads the param.
 //
 // Fusion groups (ir/Fusion.h) run as one kernel, so every member of a group
@@ -64,7 +65,8 @@ std::vector<size_t> schedulePositions(const Graph &g);
 /// True when `b` may take `a`'s memory in place (see above): b's node is
 /// elementwise, reads `a` (or is in a fusion group: then the caller's
 /// lifetime check, a's last reader at b's position, says the group reads
-/// `a`), and b has a's type. Lifetimes are the caller's.
+/// `a`), and b has a's type; or b is a reshape of a. Lifetimes are the
+/// caller's.
 bool canShareInPlace(const Value *a, const Value *b);
 
 /// Position of the last node that reads `v` (any value), or -1 if none does.
