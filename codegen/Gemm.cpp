@@ -73,6 +73,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Gemm.h"
+#include "codegen/ParallelFor.h"
 
 #include "llvm/IR/Intrinsics.h"
 #include "llvm/IR/Module.h"
@@ -476,12 +477,26 @@ void emitGemmDot(KernelCtx &k, const GemmShape &s, Value *A, Value *B, Value *C,
   });
 }
 
-Value *emitPackTransposed(KernelCtx &k, Value *src, Value *rows, Value *cols) {
+Value *emitPackTransposed(KernelCtx &k, unsigned input) {
+  auto dims = [input](KernelCtx &c) {
+    const Shape &s = c.inShape(input);
+    return std::pair{c.product(llvm::ArrayRef<int64_t>(s).drop_back()), c.dim(s.back())};
+  };
+  auto [rows, cols] = dims(k);
   Value *dst = k.mallocScratch(k.mul(rows, cols));
-  k.tiledNest2(rows, cols, [&](Value *r, Value *c) {
-    k.store(k.load(src, k.add(k.mul(r, cols), c)), dst, k.add(k.mul(c, rows), r));
+  emitParallelFor(k, k.tileRows(rows), grainForElements(k, k.mul(cols, k.i64c(KernelCtx::kTransposeTile))),
+                  {dst}, [&](KernelCtx &p, llvm::ArrayRef<Value *> extra, Value *begin, Value *end) {
+    auto [r, c] = dims(p);
+    emitTransposeCopy(p, p.in(input), extra[0], r, c, {begin, end});
   });
   return dst;
+}
+
+void emitTransposeCopy(KernelCtx &k, Value *src, Value *dst, Value *rows, Value *cols,
+                       std::pair<Value *, Value *> rowTiles) {
+  k.tiledNest2(rows, cols, [&](Value *r, Value *c) {
+    k.store(k.load(src, k.add(k.mul(r, cols), c)), dst, k.add(k.mul(c, rows), r));
+  }, rowTiles);
 }
 
 } // namespace gradc::codegen

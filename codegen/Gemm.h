@@ -42,9 +42,16 @@ void emitGemmOuter(KernelCtx &k, const GemmShape &s, llvm::Value *A, llvm::Value
 void emitGemmDot(KernelCtx &k, const GemmShape &s, llvm::Value *A, llvm::Value *B,
                  llvm::Value *C, llvm::Value *begin, llvm::Value *end);
 
-/// A malloc'ed [cols, rows] copy of src[rows, cols] transposed (free it with
-/// KernelCtx::freeScratch).
-llvm::Value *emitPackTransposed(KernelCtx &k, llvm::Value *src, llvm::Value *rows,
-                                llvm::Value *cols);
+/// A malloc'ed [cols, rows] copy of input `input` of the node, viewed as
+/// [rows = prod(leading dims), cols = last dim], transposed (free it with
+/// KernelCtx::freeScratch). The copy is split across threads by rows of
+/// tiles.
+llvm::Value *emitPackTransposed(KernelCtx &k, unsigned input);
+
+/// dst[cols, rows] = src[rows, cols] transposed, in square tiles
+/// (KernelCtx::tiledNest2); only the given rows of tiles when `rowTiles` is
+/// set.
+void emitTransposeCopy(KernelCtx &k, llvm::Value *src, llvm::Value *dst, llvm::Value *rows,
+                       llvm::Value *cols, std::pair<llvm::Value *, llvm::Value *> rowTiles = {});
 
 } // namespace gradc::codegen

@@ -249,18 +249,24 @@ Value *KernelCtx::ifThenValue(Value *cond, llvm::function_ref<Value *()> then,
   return phi;
 }
 
+Value *KernelCtx::tileRows(Value *n0) {
+  return b_.CreateUDiv(add(n0, i64c(kTransposeTile - 1)), i64c(kTransposeTile));
+}
+
 void KernelCtx::tiledNest2(Value *n0, Value *n1,
-                           llvm::function_ref<void(Value *, Value *)> body, int64_t tile) {
-  Value *t = i64c(tile);
-  auto tiles = [&](Value *n) { return b_.CreateUDiv(add(n, i64c(tile - 1)), t); };
+                           llvm::function_ref<void(Value *, Value *)> body,
+                           std::pair<Value *, Value *> rowTiles) {
+  Value *t = i64c(kTransposeTile);
   auto extent = [&](Value *n, Value *start) { // min(tile, n - start)
     Value *left = b_.CreateSub(n, start);
     return b_.CreateSelect(b_.CreateICmpULT(left, t), left, t);
   };
-  loop(tiles(n0), [&](Value *t0) {
-    Value *s0 = mul(t0, t);
+  Value *first = rowTiles.first ? rowTiles.first : i64c(0);
+  Value *count = rowTiles.first ? b_.CreateSub(rowTiles.second, rowTiles.first) : tileRows(n0);
+  loop(count, [&](Value *r) {
+    Value *s0 = mul(add(first, r), t);
     Value *e0 = extent(n0, s0);
-    loop(tiles(n1), [&](Value *t1) {
+    loop(tileRows(n1), [&](Value *t1) {
       Value *s1 = mul(t1, t);
       Value *e1 = extent(n1, s1);
       loop(e0, [&](Value *i) {

@@ -208,9 +208,15 @@ public:
   /// cache lines at a time instead of one per element.
   /// Only the innermost loop may be unrolled: copies of whole tiles (for
   /// constant sizes) multiplied the code of every transpose for no speed.
+  /// With `rowTiles` = [begin, end), only those rows of tiles (i from
+  /// begin * tile): a parallel body's share (kTransposeTile rows each).
   void tiledNest2(llvm::Value *n0, llvm::Value *n1,
                   llvm::function_ref<void(llvm::Value *, llvm::Value *)> body,
-                  int64_t tile = 16);
+                  std::pair<llvm::Value *, llvm::Value *> rowTiles = {});
+  /// The square tile of tiledNest2.
+  static constexpr int64_t kTransposeTile = 16;
+  /// Rows of tiles of tiledNest2 over n0 rows.
+  llvm::Value *tileRows(llvm::Value *n0);
 
   /// A scratch buffer of `numel` f32 from malloc, for packing. Pair with
   /// freeScratch(). Heap rather than stack: sizes reach megabytes and may

@@ -19,9 +19,14 @@
 // the extra cost is a conversion per element on a small tensor. The
 // per-row sums inside (exp sums) are f32, reassociated.
 //
+// Threads split the rows of softmax_cross_entropy (each row's loss_p goes
+// to a scratch vector, which one thread then sums in order) and of its
+// gradient; a row is computed the same way on any thread.
+//
 //===----------------------------------------------------------------------===//
 #include "codegen/KernelEmitter.h"
 #include "codegen/Lowering.h"
+#include "codegen/ParallelFor.h"
 #include "codegen/VecMath.h"
 
 #include <limits>
@@ -58,56 +63,78 @@ Value *rowMax(KernelCtx &k, Value *x, Value *base, Value *len) {
   }, "max")[0];
 }
 
+/// Grain for rows of C classes: a few passes and an exp per element.
+Value *rowGrain(KernelCtx &k, Value *classes) {
+  return grainForFlops(k, k.mul(classes, k.i64c(8)));
+}
+
 } // namespace
 
 llvm::Error lowerSoftmaxCrossEntropy(KernelCtx &k, const ir::Node &n) {
   auto &b = k.b();
   Rows r = rowsOf(k);
-  Value *x = k.in(0);
+  // Rows in parallel, each loss_p into a scratch vector; then one thread
+  // sums the vector in order (the same sum for any thread count).
+  Value *losses = k.mallocScratch(r.count);
+  emitParallelFor(k, r.count, rowGrain(k, r.classes), {losses},
+                  [&](KernelCtx &q, llvm::ArrayRef<Value *> extra, Value *begin, Value *end) {
+    auto &qb = q.b();
+    Value *x = q.in(0), *classes = rowsOf(q).classes;
+    q.loop(qb.CreateSub(end, begin), [&](Value *t) {
+      Value *p = q.add(begin, t);
+      Value *base = q.mul(p, classes);
+      Value *m = rowMax(q, x, base, classes);
+      Value *s = q.loopCarried(classes, {q.f32c(0.0)},
+                               [&](Value *c, llvm::ArrayRef<Value *> sacc) {
+        Value *e = emitExp(q, qb.CreateFSub(q.load(x, q.add(base, c)), m));
+        return LoopValues{q.accumulate(sacc[0], e)};
+      }, "sum")[0];
+      Value *lse = qb.CreateFAdd(m, emitLog(q, s));
+      auto [label, valid] = labelAt(q, p, classes);
+      Value *lossP = q.ifThenValue(valid, [&] {
+        return qb.CreateFSub(lse, q.load(x, q.add(base, label)));
+      }, q.f32c(0.0), "label");
+      q.store(lossP, extra[0], p);
+    }, "p");
+  });
   Value *total = k.loopCarried(r.count, {llvm::ConstantFP::get(b.getDoubleTy(), 0.0)},
                                [&](Value *p, llvm::ArrayRef<Value *> acc) {
-    Value *base = k.mul(p, r.classes);
-    Value *m = rowMax(k, x, base, r.classes);
-    Value *s = k.loopCarried(r.classes, {k.f32c(0.0)},
-                             [&](Value *c, llvm::ArrayRef<Value *> sacc) {
-      Value *e = emitExp(k, b.CreateFSub(k.load(x, k.add(base, c)), m));
-      return LoopValues{k.accumulate(sacc[0], e)};
-    }, "sum")[0];
-    Value *lse = b.CreateFAdd(m, emitLog(k, s));
-    auto [label, valid] = labelAt(k, p, r.classes);
-    Value *lossP = k.ifThenValue(valid, [&] {
-      return b.CreateFSub(lse, k.load(x, k.add(base, label)));
-    }, k.f32c(0.0), "label");
-    return LoopValues{k.accumulate(acc[0], b.CreateFPExt(lossP, b.getDoubleTy()))};
-  }, "p")[0];
+    return LoopValues{k.accumulate(acc[0], b.CreateFPExt(k.load(losses, p), b.getDoubleTy()))};
+  }, "total")[0];
+  k.freeScratch(losses);
   Value *mean = b.CreateFDiv(total, b.CreateSIToFP(r.count, b.getDoubleTy()));
   k.store(b.CreateFPTrunc(mean, k.f32()), k.out(), k.i64c(0));
   return llvm::Error::success();
 }
 
 llvm::Error lowerSoftmaxCrossEntropyGrad(KernelCtx &k, const ir::Node &n) {
-  auto &b = k.b();
   Rows r = rowsOf(k);
-  Value *x = k.in(0), *out = k.out();
-  Value *dloss = k.load(k.in(2), k.i64c(0));
-  Value *scale = b.CreateFDiv(dloss, b.CreateSIToFP(r.count, k.f32()));
-  k.loop(r.count, [&](Value *p) {
-    Value *base = k.mul(p, r.classes);
-    Value *m = rowMax(k, x, base, r.classes);
-    Value *s = k.loopCarried(r.classes, {k.f32c(0.0)},
-                             [&](Value *c, llvm::ArrayRef<Value *> acc) {
-      Value *e = emitExp(k, b.CreateFSub(k.load(x, k.add(base, c)), m));
-      k.store(e, out, k.add(base, c));
-      return LoopValues{k.accumulate(acc[0], e)};
-    }, "sum")[0];
-    auto [label, valid] = labelAt(k, p, r.classes);
-    Value *rowScale = b.CreateSelect(valid, scale, k.f32c(0.0));
-    k.loop(r.classes, [&](Value *c) {
-      Value *soft = b.CreateFDiv(k.load(out, k.add(base, c)), s);
-      Value *hot = b.CreateSelect(b.CreateICmpEQ(c, label), k.f32c(1.0), k.f32c(0.0));
-      k.store(b.CreateFMul(b.CreateFSub(soft, hot), rowScale), out, k.add(base, c));
-    }, "c");
-  }, "p");
+  emitParallelFor(k, r.count, rowGrain(k, r.classes), {},
+                  [&](KernelCtx &q, llvm::ArrayRef<Value *>, Value *begin, Value *end) {
+    auto &b = q.b();
+    Value *x = q.in(0), *out = q.out();
+    Rows rq = rowsOf(q);
+    Value *dloss = q.load(q.in(2), q.i64c(0));
+    Value *scale = b.CreateFDiv(dloss, b.CreateSIToFP(rq.count, q.f32()));
+    q.loop(b.CreateSub(end, begin), [&](Value *t) {
+      Value *p = q.add(begin, t);
+      Value *base = q.mul(p, rq.classes);
+      Value *m = rowMax(q, x, base, rq.classes);
+      Value *s = q.loopCarried(rq.classes, {q.f32c(0.0)},
+                               [&](Value *c, llvm::ArrayRef<Value *> acc) {
+        Value *e = emitExp(q, b.CreateFSub(q.load(x, q.add(base, c)), m));
+        q.store(e, out, q.add(base, c));
+        return LoopValues{q.accumulate(acc[0], e)};
+      }, "sum")[0];
+      auto [label, valid] = labelAt(q, p, rq.classes);
+      Value *rowScale = b.CreateSelect(valid, scale, q.f32c(0.0));
+      q.loop(rq.classes, [&](Value *c) {
+        Value *soft = b.CreateFDiv(q.load(out, q.add(base, c)), s);
+        Value *hot = b.CreateSelect(b.CreateICmpEQ(c, label), q.f32c(1.0), q.f32c(0.0));
+        q.store(b.CreateFMul(b.CreateFSub(soft, hot), rowScale), out, q.add(base, c));
+      }, "c");
+    }, "p");
+  });
   return llvm::Error::success();
 }
 

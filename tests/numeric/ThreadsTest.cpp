@@ -13,7 +13,9 @@
 // with 1, 2 and 3 threads, and agrees with the interpreter; also on AVX2
 // and SSE2 targets (other tile grids). So do large elementwise maps (flat
 // and broadcasting) and a whole MNIST MLP training step built by the
-// default pipeline, over several steps. Matmul tolerances follow
+// default pipeline, over several steps; and transposes, bmm, reductions
+// and cross-entropy. Matmul
+// tolerances follow
 // JitTest.cpp: the interpreter sums in double, the JIT in f32, so
 // atol = K * 2^-22 for inputs in [-1, 1).
 //
@@ -344,13 +346,13 @@ TEST_F(Threads, MatMulKernelCallsThePool) {
 /// y = op(x0, x1, ...) on random inputs, at `batch`: bitwise the same for 1,
 /// 2 and 3 threads, and within (rtol, atol) of the interpreter.
 void checkMap(OpKind op, const std::vector<Shape> &shapes, int64_t batch, double rtol,
-              double atol) {
+              double atol, const ir::Attrs &opAttrs = {}) {
   SCOPED_TRACE(std::string(ir::opName(op)) + " at batch " + std::to_string(batch));
   GraphMaker gm;
   std::vector<ir::Value *> ins;
   for (size_t i = 0; i < shapes.size(); ++i)
     ins.push_back(gm.input(operandName(i), f32Type(shapes[i])));
-  ir::Value *y = gm.op(op, ins, {}, "y");
+  ir::Value *y = gm.op(op, ins, opAttrs, "y");
   ASSERT_NE(y, nullptr);
   gm.graph().outputs.push_back(y);
   auto exe = expectOk(codegen::compileGraph(gm.graph()));
@@ -383,6 +385,66 @@ TEST_F(Threads, LargeMapsAreBitwiseTheSameForAnyThreadCount) {
   // The same kernels at sizes that stay on one thread, and an empty batch.
   checkMap(OpKind::Tanh, {{kBatch, 1001}}, 3, 1e-5, 1e-6);
   checkMap(OpKind::Add, {{kBatch, 513}, {513}}, 0, 0, 0);
+}
+
+// Copies split by their outermost loop: a 2-D transpose (tiled; threads
+// take rows of tiles, [785,257] leaves partial tiles), attention's head
+// split [N,T,H,D] -> [N,H,T,D] (whole rows) and its 3-D tiled cousin; and
+// bmm with transpose_b, which packs each batch's B in its thread's scratch.
+TEST_F(Threads, TransposesAndBmmAreBitwiseTheSameForAnyThreadCount) {
+  using Ints = std::vector<int64_t>;
+  checkMap(OpKind::Transpose, {{785, 257}}, 1, 0, 0);
+  checkMap(OpKind::Transpose, {{kBatch, 64, 4, 32}}, 8, 0, 0, attrs({{"perm", Ints{0, 2, 1, 3}}}));
+  checkMap(OpKind::Transpose, {{kBatch, 64, 130}}, 9, 0, 0, attrs({{"perm", Ints{0, 2, 1}}}));
+  checkMap(OpKind::Bmm, {{kBatch, 4, 64, 32}, {kBatch, 4, 64, 32}}, 8, 1e-5, 32 * 0x1p-20,
+           attrs({{"transpose_b", int64_t(1)}}));
+  checkMap(OpKind::Bmm, {{kBatch, 4, 64, 64}, {kBatch, 4, 64, 32}}, 8, 1e-5, 64 * 0x1p-20,
+           attrs({{"transpose_a", int64_t(1)}}));
+}
+
+// Sums split by their outermost kept dimension: a bias gradient (columns),
+// a layer norm's row means (rows), a middle axis, and a full sum that stays
+// on one thread. Each output sums its terms in the same order on any thread.
+TEST_F(Threads, ReductionsAreBitwiseTheSameForAnyThreadCount) {
+  using Ints = std::vector<int64_t>;
+  checkMap(OpKind::ReduceSum, {{kBatch, 64, 130}}, 8, 1e-5, 512 * 0x1p-21,
+           attrs({{"axes", Ints{0, 1}}}));
+  checkMap(OpKind::ReduceMean, {{kBatch, 64, 130}}, 8, 1e-5, 1e-6, attrs({{"axes", Ints{2}}}));
+  checkMap(OpKind::ReduceSum, {{kBatch, 50, 700}}, 3, 1e-5, 50 * 0x1p-21,
+           attrs({{"axes", Ints{1}}}));
+  checkMap(OpKind::ReduceSum, {{kBatch, 300}}, 200, 1e-5, 1e-2, attrs({{"axes", Ints{0, 1}}}));
+}
+
+// Cross-entropy over 512 rows of 256 classes (gpt's head) and its gradient,
+// rows split across threads; the loss sums the rows' losses in order.
+TEST_F(Threads, CrossEntropyIsBitwiseTheSameForAnyThreadCount) {
+  GraphMaker gm;
+  ir::Value *x = gm.input("x", f32Type({kBatch, 256}));
+  ir::Value *y = gm.input("y", i32Type({kBatch}));
+  ir::Value *d = gm.input("d", f32Type({}));
+  ir::Value *loss = gm.op(OpKind::SoftmaxCrossEntropy, {x, y}, {}, "loss");
+  ir::Value *grad = gm.op(OpKind::SoftmaxCrossEntropyGrad, {x, y, d}, {}, "grad");
+  ASSERT_NE(loss, nullptr);
+  ASSERT_NE(grad, nullptr);
+  gm.graph().outputs = {loss, grad};
+  auto exe = expectOk(codegen::compileGraph(gm.graph()));
+  auto ref = interp::makeInterpreter(gm.graph());
+  TensorRng rng(11);
+  const int64_t batch = 512;
+  std::vector<std::pair<std::string, rt::Tensor>> inputs = {
+      {"x", rng.uniform({batch, 256}, -4, 4)}, {"y", rng.labels({batch}, 256)},
+      {"d", rng.uniform({}, 0.5, 2)}};
+  for (const char *out : {"loss", "grad"}) {
+    SCOPED_TRACE(out);
+    std::vector<rt::Tensor> got = runWithThreads(*exe, batch, inputs, out);
+    EXPECT_TRUE(bitwiseEqual(got[1], got[0])) << "2 threads vs 1";
+    EXPECT_TRUE(bitwiseEqual(got[2], got[0])) << "3 threads vs 1";
+    BoundBuffers e(*ref, batch);
+    for (const auto &[name, value] : inputs)
+      e.set(name, value);
+    expectOk(e.run());
+    EXPECT_TRUE(allClose(got[0], e.get(out), 1e-5, 1e-6));
+  }
 }
 
 // ---- A whole training step ----------------------------------------------------------
