@@ -11,8 +11,10 @@
 // Tiles go panel by panel (a panel = NR*V columns of B, kept in L2 while
 // every row block uses it). A is read as scalars through strides, so a
 // transposed A costs nothing (its MR values per k are even adjacent).
-// Edges: leftover rows one at a time (MR=1); leftover columns one vector at
-// a time with a lane mask (masked loads/stores: nothing out of bounds).
+// Edges: leftover rows one at a time (MR=1); leftover columns as one tile
+// of as many vectors as they need, the last with a lane mask (masked
+// loads/stores: nothing out of bounds), or, when Nn is known only at run
+// time, one masked vector at a time.
 //
 // Dot product (emitGemmDot), C = A * B^T with A [M,K] and B [Nn,K] both
 // row-major: a tile is MR rows of A x NR rows of B, each accumulator a
@@ -238,13 +240,13 @@ struct Outer {
 };
 
 /// The k loop of one mr x nr tile at (i0, j0) and the stores of its
-/// accumulators to C. With `mask`, nr must be 1 and only the lanes set in
-/// the mask are loaded from B and stored to C.
+/// accumulators to C. With `mask`, only the lanes set in it are loaded
+/// from B and stored to C in the tile's last vector of columns.
 void outerTileBody(KernelCtx &k, const Outer &g, Value *i0, Value *j0, Value *bCol,
                    unsigned mr, unsigned nr, Value *mask) {
   auto &b = k.b();
-  assert((!mask || nr == 1) && "masked tiles are one vector wide");
   const Tiling &t = g.t;
+  auto maskOf = [&](unsigned r) { return r + 1 == nr ? mask : nullptr; };
   llvm::SmallVector<Value *, 16> init(mr * nr, llvm::Constant::getNullValue(t.vec));
   llvm::SmallVector<Value *, 4> aRow(mr);
   for (unsigned m = 0; m < mr; ++m)
@@ -254,7 +256,7 @@ void outerTileBody(KernelCtx &k, const Outer &g, Value *i0, Value *j0, Value *bC
     Value *bRow = k.add(k.mul(kk, g.ldb), bCol);
     llvm::SmallVector<Value *, 4> bv(nr);
     for (unsigned r = 0; r < nr; ++r)
-      bv[r] = loadVec(k, t, k.elemPtr(g.B, k.add(bRow, k.i64c(r * t.lanes))), mask);
+      bv[r] = loadVec(k, t, k.elemPtr(g.B, k.add(bRow, k.i64c(r * t.lanes))), maskOf(r));
     Value *kOff = k.mul(kk, g.sAk);
     LoopValues next(cur.begin(), cur.end());
     for (unsigned m = 0; m < mr; ++m) {
@@ -270,7 +272,7 @@ void outerTileBody(KernelCtx &k, const Outer &g, Value *i0, Value *j0, Value *bC
     Value *cRow = k.add(k.mul(k.add(i0, k.i64c(m)), g.s.Nn), j0);
     for (unsigned r = 0; r < nr; ++r) {
       Value *p = k.elemPtr(g.C, k.add(cRow, k.i64c(r * t.lanes)));
-      if (mask)
+      if (maskOf(r))
         b.CreateMaskedStore(acc[m * nr + r], p, llvm::Align(4), mask);
       else
         b.CreateAlignedStore(acc[m * nr + r], p, llvm::Align(4));
@@ -280,7 +282,7 @@ void outerTileBody(KernelCtx &k, const Outer &g, Value *i0, Value *j0, Value *bC
 
 /// One mr x nr tile at (i0, j0): a call of the module's shared outer-product
 /// micro-kernel of that shape, then the epilogue. With `left` (the columns
-/// left from j0, masked tiles), nr must be 1.
+/// left from j0, more than (nr - 1) vectors), the last vector is masked.
 void outerTile(KernelCtx &k, const Outer &g, Value *i0, Value *j0, unsigned mr, unsigned nr,
                Value *left) {
   auto &b = k.b();
@@ -291,7 +293,9 @@ void outerTile(KernelCtx &k, const Outer &g, Value *i0, Value *j0, unsigned mr, 
   llvm::Function *f = microKernel(k, name, left ? 8 : 7, [&](KernelCtx &mk) {
     Outer in{GemmShape{nullptr, mk.batch(), mk.trailing(2)}, mk.in(0), mk.trailing(0),
              mk.trailing(1), mk.in(1), mk.out(0), tilingFor(mk), mk.trailing(5)};
-    Value *mask = left ? laneMask(mk, t.lanes, mk.trailing(7)) : nullptr;
+    Value *mask = nullptr;
+    if (left) // lanes of the last vector: left - (nr - 1) * lanes
+      mask = laneMask(mk, t.lanes, mk.b().CreateSub(mk.trailing(7), mk.i64c((nr - 1) * t.lanes)));
     outerTileBody(mk, in, mk.trailing(3), mk.trailing(4), mk.trailing(6), mr, nr, mask);
   });
   Value *ldb = g.ldb ? g.ldb : g.s.Nn;
@@ -301,7 +305,7 @@ void outerTile(KernelCtx &k, const Outer &g, Value *i0, Value *j0, unsigned mr, 
     args.push_back(left);
   b.CreateCall(f, args);
   if (const KernelCtx::TileEpilogue *epilogue = k.tileEpilogue()) {
-    Value *cols = left ? umin(k, k.i64c(t.lanes), left) : k.i64c(nr * t.lanes);
+    Value *cols = left ? umin(k, k.i64c(nr * t.lanes), left) : k.i64c(nr * t.lanes);
     (*epilogue)(k, i0, k.i64c(mr), j0, cols, g.s.Nn);
   }
 }
@@ -387,10 +391,37 @@ static Value *averageTileFlops(KernelCtx &k, const GemmShape &s, Value *tiles) {
   return k.b().CreateUDiv(flops, umax(k, tiles, k.i64c(1)));
 }
 
+namespace {
+
+/// Column units of the outer product: panels of NR vectors, then the
+/// leftover columns. With Nn a constant they are one edge unit `edgeVectors`
+/// wide (its last vector masked when `edgeMasked`), so a product 32 columns
+/// wide (attention's) runs 4x2 tiles and not two 4x1 masked ones: per k
+/// step 4 broadcasts then feed 8 FMAs, not 4. Otherwise one masked vector
+/// per unit.
+struct OuterColumns {
+  Units units;
+  unsigned edgeVectors = 1; // 0: the edge width is known at run time only
+  bool edgeMasked = true;
+};
+OuterColumns outerColumns(KernelCtx &k, const Tiling &t, Value *Nn) {
+  const int64_t panelWidth = t.nr * t.lanes;
+  auto *c = llvm::dyn_cast<llvm::ConstantInt>(Nn);
+  if (!c)
+    return {unitsOf(k, Nn, panelWidth, t.lanes), 0, true};
+  int64_t n = c->getSExtValue(), left = n % panelWidth;
+  OuterColumns oc{unitsOf(k, Nn, panelWidth, panelWidth)};
+  oc.edgeVectors = static_cast<unsigned>((left + t.lanes - 1) / t.lanes);
+  oc.edgeMasked = left % t.lanes != 0;
+  return oc;
+}
+
+} // namespace
+
 GemmTiles gemmOuterTiles(KernelCtx &k, const GemmShape &s) {
   Tiling t = tilingFor(k);
   Value *rows = unitsOf(k, s.M, t.mr, 1).count;
-  Value *cols = unitsOf(k, s.Nn, t.nr * t.lanes, t.lanes).count;
+  Value *cols = outerColumns(k, t, s.Nn).units.count;
   return {k.mul(rows, cols), averageTileFlops(k, s, k.mul(rows, cols))};
 }
 
@@ -418,8 +449,9 @@ void emitGemmOuter(KernelCtx &k, const GemmShape &s, Value *A, Value *sAi, Value
     pack = b.CreateICmpUGE(s.M, k.i64c(kPackMinRows)); // folds when M is constant
     panel = k.mallocScratch(k.mul(s.K, k.i64c(panelWidth)));
   }
-  // Column units: panels of NR vectors, then single masked vectors.
-  Units cols = unitsOf(k, s.Nn, panelWidth, g.t.lanes);
+  // Column units: panels of NR vectors, then the edge (outerColumns).
+  OuterColumns oc = outerColumns(k, g.t, s.Nn);
+  Units cols = oc.units;
   Value *tailStart = k.mul(cols.blocks, k.i64c(panelWidth));
   forEachColumnInRange(k, unitsOf(k, s.M, g.t.mr, 1).count, cols, begin, end,
                        [&](Value *c, bool edge, Value *rLo, Value *rHi) {
@@ -447,6 +479,13 @@ void emitGemmOuter(KernelCtx &k, const GemmShape &s, Value *A, Value *sAi, Value
       over.bCol = b.CreateSelect(pack, k.i64c(0), j0);
       forEachRowTile(k, s.M, g.t.mr, rLo, rHi, [&](Value *i0, unsigned mr) {
         outerTile(k, over, i0, j0, mr, g.t.nr, nullptr);
+      });
+      return;
+    }
+    if (oc.edgeVectors) { // the one edge unit, its width known
+      Value *left = oc.edgeMasked ? b.CreateSub(s.Nn, tailStart) : nullptr;
+      forEachRowTile(k, s.M, g.t.mr, rLo, rHi, [&](Value *i0, unsigned mr) {
+        outerTile(k, g, i0, tailStart, mr, oc.edgeVectors, left);
       });
       return;
     }

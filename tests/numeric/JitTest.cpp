@@ -99,6 +99,11 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
       {"[7,N]^T x[5,7]^T", {uni({7, N}), uni({5, 7})}, mm(1, 1), sumOf(7)},
       {"weight grad [N,9]^T x[N,6]", {uni({N, 9}), uni({N, 6})}, mm(1, 0), sumOf(5)},
       {"[33,70]x[70,45]", {uni({33, 70}), uni({70, 45})}, mm(0, 0), sumOf(70)},
+      // Leftover columns (Nn % 64) as one tile of 2 or 3 vectors, unmasked
+      // (32, 64 + 48), and one masked vector at a time when Nn is the batch.
+      {"[N,20]x[20,32]", {uni({N, 20}), uni({20, 32})}, mm(0, 0), sumOf(20)},
+      {"[9,20]x[20,112]", {uni({9, 20}), uni({20, 112})}, mm(0, 0), sumOf(20)},
+      {"[5,7]x[7,N]", {uni({5, 7}), uni({7, N})}, mm(0, 0), sumOf(7)},
       {"[70,33]^T x[45,70]^T", {uni({70, 33}), uni({45, 70})}, mm(1, 1), sumOf(70)},
       {"[N,40]x[37,40]^T", {uni({N, 40}), uni({37, 40})}, mm(0, 1), sumOf(40)},
       // Long K takes the dot-product kernel (with a masked K % V step).
