@@ -85,10 +85,10 @@ llvm::Error lowerDropoutTrain(KernelCtx &k, const ir::Node &n) {
 // slot. Each channel's sums are added in one fixed order (its runs by
 // sample, each run in fixed vector blocks) whatever the split, so results
 // do not depend on the thread count. Walking channel by channel instead
-// (4 KB runs 64 KB apart in resnet) made the hardware prefetchers restart
-// at every run: the kernels ran 1.4-1.7x slower in the resnet training
-// step, where the activations come from L3 or memory (though within 15% in
-// a loop over one warm tensor, bench/KernelBench.cpp).
+// (4 KB runs 64 KB apart in resnet) made the kernels 1.4-1.7x slower in
+// the resnet training step, where the activations come from L3 or memory
+// (though within 15% in a loop over one warm tensor, bench/KernelBench.cpp):
+// most likely the prefetchers start over at every run.
 //
 // Statistics take one pass, with shifted sums in double. K, the channel's
 // first element x[0, c, 0], is subtracted from every x in double; the
