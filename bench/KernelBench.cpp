@@ -9,7 +9,8 @@
 //     workloads' shapes; softmax over the last axis (attention scores of the
 //     gpt workload, a 1000-class output); the layer_norm layer (gpt's
 //     [8, 64, 128]); an elementwise chain (x * sigmoid(x) + tanh(x) * 0.5,
-//     as a fused loop would compute it in one pass).
+//     as a fused loop would compute it in one pass); the training batch-norm
+//     kernels on resnet's activations.
 // Counters: GFLOP/s (2 FLOP per multiply-add of the matmuls and convolutions)
 // and samples/s; for memory-bound kernels GB/s of the inputs read and the
 // output written once.
@@ -237,6 +238,49 @@ void BM_LayerNorm(benchmark::State &state) {
 BENCHMARK(BM_LayerNorm)
     ->ArgNames({"N", "T", "D"})
     ->Args({8, 64, 128})  // gpt
+    ->Unit(benchmark::kMicrosecond);
+
+/// The training batch-norm kernels on resnet's activations [N, C, HW, HW]:
+/// kind 0 batch_norm_train, 1 batch_norm_train_grad, 2 batch_norm_grad_gamma,
+/// 3 batch_mean, 4 batch_var. GB/s counts each input tensor read and the
+/// output written once.
+void BM_BatchNormTrain(benchmark::State &state) {
+  setThreads();
+  int64_t kind = state.range(0), n = state.range(1), c = state.range(2), hw = state.range(3);
+  ir::Graph g;
+  ir::Builder builder(g, {});
+  TensorType act(DType::F32, {kBatch, c, hw, hw}), chan(DType::F32, {c});
+  ir::Value *x = g.addInput("x", act);
+  ir::Value *y;
+  int tensors = 2; // x read, the result written
+  switch (kind) {
+  case 0:
+    y = check(builder.create(ir::OpKind::BatchNormTrain,
+                             {x, g.addInput("gamma", chan), g.addInput("beta", chan)}, {}, "y"));
+    break;
+  case 1:
+    y = check(builder.create(ir::OpKind::BatchNormTrainGrad,
+                             {x, g.addInput("gamma", chan), g.addInput("dy", act)}, {}, "dx"));
+    tensors = 3;
+    break;
+  case 2:
+    y = check(builder.create(ir::OpKind::BatchNormGradGamma, {x, g.addInput("dy", act)}, {},
+                             "dgamma"));
+    break;
+  default:
+    y = check(builder.create(kind == 3 ? ir::OpKind::BatchMean : ir::OpKind::BatchVar, {x}, {},
+                             "s"));
+    tensors = 1;
+    break;
+  }
+  g.outputs.push_back(y);
+  auto exe = check(codegen::compileGraph(g));
+  timeSteps(state, *exe, n, 0, /*countSamples=*/false);
+  bytesCounter(state, double(tensors) * n * c * hw * hw * 4);
+}
+BENCHMARK(BM_BatchNormTrain)
+    ->ArgNames({"kind", "N", "C", "HW"})
+    ->ArgsProduct({{0, 1, 2, 3, 4}, {32}, {16}, {32}}) // resnet's [32, 16, 32, 32]
     ->Unit(benchmark::kMicrosecond);
 
 /// y = x * sigmoid(x) + tanh(x) * 0.5 over [N, 4096]: five elementwise ops.

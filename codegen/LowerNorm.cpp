@@ -15,6 +15,8 @@
 #include "codegen/ParallelFor.h"
 #include "ir/Vision.h"
 
+#include <algorithm>
+
 namespace gradc::codegen {
 
 using llvm::Value;
@@ -76,13 +78,47 @@ llvm::Error lowerDropoutTrain(KernelCtx &k, const ir::Node &n) {
 
 // ---- Training batch norm ----------------------------------------------------------
 //
-// One parallel job per channel (channels are independent; every sum of a
-// channel runs on one thread in one order, so results do not depend on the
-// thread count). A channel's M = N * H * W values are read with the sample
-// loop outside and the pixel loop inside (contiguous, vectorized partial
-// sums). Statistics are two-pass (mean, then the mean of squared deviations)
-// and recomputed by each kernel that needs them, which costs a read of x but
-// keeps every kernel a single op of the table.
+// Channels are split across threads; a channel's M = N * H * W values are
+// N runs of H*W contiguous floats, C runs apart. Each thread walks its
+// channels in memory order (sample by sample, the runs of its channels one
+// after the other) and keeps every channel's running sums in a scratch
+// slot. Each channel's sums are added in one fixed order (its runs by
+// sample, each run in fixed vector blocks) whatever the split, so results
+// do not depend on the thread count. Walking channel by channel instead
+// (4 KB runs 64 KB apart in resnet) made the kernels 1.4-1.7x slower in
+// the resnet training step, where the activations come from L3 or memory
+// (though within 15% in a loop over one warm tensor, bench/KernelBench.cpp):
+// most likely the prefetchers start over at every run.
+//
+// Statistics take one pass, with shifted sums in double. K, the channel's
+// first element x[0, c, 0], is subtracted from every x in double; the
+// difference d of two f32 within a factor 2^29 of each other is exact, and
+// so is d^2 (at most 2 x 26 significant bits), and
+//   S1 = sum(d), S2 = sum(d^2), mean = K + S1/M,
+//   var = (S2 - S1 * S1/M) / M   (clamped at 0).
+// Shifting by a value of the channel keeps S1*S1/M of the order of S2, so
+// the subtraction loses nothing to a large common offset, unlike the
+// unshifted sum(x^2)/M - mean^2 (tests/numeric/BatchNormTest.cpp: with
+// x = 1000 + noise of 0.01 that formula's variance is off by 1e-4
+// relative even in double). The backward adds sum(dy) and sum(dy * d) to
+// the same pass (dy * d is exact too) and gets
+//   sum(dy * (x - mean)) = sum(dy * d) - (mean - K) * sum(dy).
+// So batch_norm_train and batch_norm_train_grad make two passes (the sums,
+// then the apply), batch_norm_grad_gamma, batch_mean and batch_var one.
+// Every kernel recomputes the sums it needs, which keeps each one a single
+// op of the table.
+//
+// The sums use explicit vectors of doubles (half the f32 lanes: one
+// register) and up to 4 independent accumulators per sum, so the loop is
+// bound by the adds' throughput, not by the latency of one chain; the
+// accumulators are added in a fixed order at the end.
+//
+// The per-element apply runs in f32 with per-channel coefficients computed
+// in double: x - mean is taken as (x - K) - (mean - K), which stays
+// accurate when the channel's mean is large against its spread. Each
+// result is computed independently, so its error is a few f32 roundings of
+// the terms it adds (docs/PERFORMANCE.md, "Batch norm", has the measured
+// error; a double apply was 20% slower for a 4x smaller error).
 
 namespace gradc::codegen {
 
@@ -95,141 +131,331 @@ ChannelShape channelShape(const Shape &s) {
   return {s[0], s[1], s.size() == 4 ? s[2] * s[3] : 1};
 }
 
-/// Runs body(part, channel) for every channel, split across threads.
-void forEachChannel(KernelCtx &k, const ChannelShape &cs,
-                    llvm::function_ref<void(KernelCtx &, Value *)> body) {
+/// How a thread's channels keep their sums in its scratch buffer: per
+/// channel a slot of numSums * U vectors of L doubles (sum s, chain u at
+/// vector s*U + u), then numSums doubles for the elements past the last
+/// vector of each run (H*W % L).
+struct SumLayout {
+  unsigned numSums, L, U;
+  SumLayout(const KernelCtx &p, unsigned numSums)
+      : numSums(numSums), L(std::max(2u, p.target().f32Lanes / 2)),
+        // 4 chains hide the add latency; leave registers for the loads and terms.
+        U(std::clamp((p.target().vectorRegisters - 4) / numSums, 1u, 4u)) {}
+  int64_t slotDoubles() const { return int64_t(numSums) * (U * L + 1); }
+  int64_t vectorAt(unsigned s, unsigned u) const { return int64_t(s * U + u) * L; }
+  int64_t scalarAt(unsigned s) const { return int64_t(numSums) * U * L + s; }
+};
+
+/// `count` consecutive elements starting at `idx` (a vector of them, or a
+/// scalar when count is 1), as the terms of the sums see them.
+struct Lanes {
+  KernelCtx &p;
+  Value *idx;
+  unsigned count;
+
+  /// The f32 elements of `base`, widened to double.
+  Value *loadDouble(Value *base) const {
+    llvm::IRBuilder<> &b = p.b();
+    if (count == 1)
+      return b.CreateFPExt(p.load(base, idx), b.getDoubleTy());
+    auto *vt = llvm::FixedVectorType::get(p.f32(), count);
+    Value *v = b.CreateAlignedLoad(vt, p.elemPtr(base, idx), llvm::Align(4));
+    return b.CreateFPExt(v, llvm::FixedVectorType::get(b.getDoubleTy(), count));
+  }
+  Value *splat(Value *scalar) const {
+    return count == 1 ? scalar : p.b().CreateVectorSplat(count, scalar);
+  }
+};
+
+/// Terms of the sums for some elements: one double value per sum.
+using SumTerms = llvm::function_ref<LoopValues(const Lanes &)>;
+
+Value *f64c(KernelCtx &p, double v) { return llvm::ConstantFP::get(p.b().getDoubleTy(), v); }
+Value *toF32(KernelCtx &p, Value *d) { return p.b().CreateFPTrunc(d, p.f32()); }
+
+/// &slot[at], slot an array of doubles.
+Value *slotPtr(KernelCtx &p, Value *slot, int64_t at) {
+  return p.elemPtr(slot, p.i64c(at), p.b().getDoubleTy());
+}
+
+/// Adds the terms of one run (the H*W elements from `base`) to the
+/// accumulators in `slot`: blocks of U vectors, one chain each, then single
+/// vectors on chains 0.., then scalars.
+void accumulateRun(KernelCtx &p, const ChannelShape &cs, const SumLayout &l, Value *slot,
+                   Value *base, SumTerms terms) {
+  llvm::IRBuilder<> &b = p.b();
+  auto *vt = llvm::FixedVectorType::get(b.getDoubleTy(), l.L);
+  const int64_t block = int64_t(l.L) * l.U, blocks = cs.inner / block;
+  const int64_t vectors = cs.inner % block / l.L, scalars = cs.inner % l.L;
+  // Adds the terms of the L elements at idx to chain u.
+  auto add = [&](LoopValues &a, unsigned u, Value *idx) {
+    LoopValues t = terms(Lanes{p, idx, l.L});
+    assert(t.size() == l.numSums && "one term per sum");
+    for (unsigned s = 0; s < l.numSums; ++s)
+      a[s * l.U + u] = b.CreateFAdd(a[s * l.U + u], t[s]);
+  };
+  if (blocks > 0 || vectors > 0) {
+    LoopValues acc;
+    for (unsigned s = 0; s < l.numSums; ++s)
+      for (unsigned u = 0; u < l.U; ++u)
+        acc.push_back(b.CreateAlignedLoad(vt, slotPtr(p, slot, l.vectorAt(s, u)), llvm::Align(8)));
+    if (blocks > 0) {
+      acc = p.loopCarried(p.i64c(blocks), acc, [&](Value *j, llvm::ArrayRef<Value *> cur) {
+        LoopValues next(cur.begin(), cur.end());
+        Value *at = p.add(base, p.mul(j, p.i64c(block)));
+        for (unsigned u = 0; u < l.U; ++u)
+          add(next, u, p.add(at, p.i64c(int64_t(u) * l.L)));
+        return next;
+      }, "blk");
+      p.keepLastLoopRolled();
+    }
+    for (int64_t v = 0; v < vectors; ++v)
+      add(acc, unsigned(v), p.add(base, p.i64c(blocks * block + v * l.L)));
+    for (unsigned s = 0; s < l.numSums; ++s)
+      for (unsigned u = 0; u < l.U; ++u)
+        b.CreateAlignedStore(acc[s * l.U + u], slotPtr(p, slot, l.vectorAt(s, u)), llvm::Align(8));
+  }
+  if (scalars == 0)
+    return;
+  LoopValues sc;
+  for (unsigned s = 0; s < l.numSums; ++s)
+    sc.push_back(b.CreateAlignedLoad(b.getDoubleTy(), slotPtr(p, slot, l.scalarAt(s)), llvm::Align(8)));
+  for (int64_t e = cs.inner - scalars; e < cs.inner; ++e) {
+    LoopValues t = terms(Lanes{p, p.add(base, p.i64c(e)), 1});
+    for (unsigned s = 0; s < l.numSums; ++s)
+      sc[s] = b.CreateFAdd(sc[s], t[s]);
+  }
+  for (unsigned s = 0; s < l.numSums; ++s)
+    b.CreateAlignedStore(sc[s], slotPtr(p, slot, l.scalarAt(s)), llvm::Align(8));
+}
+
+/// Each sum's total from a slot: the chains, then the lanes, then the
+/// scalars, added in this fixed order.
+LoopValues slotTotals(KernelCtx &p, const SumLayout &l, Value *slot) {
+  llvm::IRBuilder<> &b = p.b();
+  auto *vt = llvm::FixedVectorType::get(b.getDoubleTy(), l.L);
+  LoopValues sums;
+  for (unsigned s = 0; s < l.numSums; ++s) {
+    Value *v = nullptr;
+    for (unsigned u = 0; u < l.U; ++u) {
+      Value *c = b.CreateAlignedLoad(vt, slotPtr(p, slot, l.vectorAt(s, u)), llvm::Align(8));
+      v = v ? b.CreateFAdd(v, c) : c;
+    }
+    Value *total = b.CreateFAddReduce(f64c(p, 0), v); // ordered: no reassoc
+    Value *sc = b.CreateAlignedLoad(b.getDoubleTy(), slotPtr(p, slot, l.scalarAt(s)), llvm::Align(8));
+    sums.push_back(b.CreateFAdd(total, sc));
+  }
+  return sums;
+}
+
+/// A channel's statistics from its shifted sums.
+struct ChannelStats {
+  Value *K;     ///< the shift, x[0, c, 0] (f32; 0 for an empty batch)
+  Value *M;     ///< the number of values, as a double
+  Value *meanK; ///< mean - K (double)
+  Value *var = nullptr;                   ///< the biased variance (double)
+  Value *sdy = nullptr, *sdyxc = nullptr; ///< sum(dy), sum(dy * (x - mean))
+};
+
+/// What a kernel computes from a channel's sums.
+enum class Sums { Mean, MeanVar, MeanVarGrad };
+
+/// Per-channel coefficients of an apply pass, kept as f32 at the start of
+/// the channel's slot once its sums are read.
+constexpr unsigned kMaxCoefficients = 8;
+
+/// The common shape of the training batch-norm kernels. Channels are split
+/// across threads; each thread walks its channels [begin, end) in memory
+/// order (sample by sample, each channel's run of H*W values, so its reads
+/// and writes are contiguous), first accumulating every channel's sums in
+/// a scratch slot, then calling finish(ch, stats, coef) per channel (coef:
+/// where it may leave up to kMaxCoefficients f32 for the apply), then, if
+/// given, apply(coef, base) for each run in memory order again.
+/// Each channel's sums run in the same order whatever the split.
+void emitChannelKernel(
+    KernelCtx &k, const ChannelShape &cs, unsigned xArg, int dyArg, Sums what,
+    llvm::function_ref<void(KernelCtx &, Value *, const ChannelStats &, Value *)> finish,
+    llvm::function_ref<void(KernelCtx &, Value *, Value *)> apply = nullptr) {
   Value *perChannel = k.mul(k.dim(cs.n), k.i64c(cs.inner));
   emitParallelFor(k, k.i64c(cs.c), grainForElements(k, perChannel), {},
                   [&](KernelCtx &p, llvm::ArrayRef<Value *>, Value *begin, Value *end) {
-    p.loop(p.b().CreateSub(end, begin), [&](Value *t) { body(p, p.add(begin, t)); }, "ch");
+    llvm::IRBuilder<> &b = p.b();
+    llvm::Type *f64 = b.getDoubleTy();
+    Value *x = p.in(xArg), *dy = dyArg >= 0 ? p.in(unsigned(dyArg)) : nullptr;
+    SumLayout l(p, what == Sums::Mean ? 1 : what == Sums::MeanVar ? 2 : 4);
+    assert(l.slotDoubles() * 2 >= kMaxCoefficients && "coefficients do not fit a slot");
+    Value *count = b.CreateSub(end, begin);
+    Value *slots = p.mul(count, p.i64c(l.slotDoubles()));
+    Value *scratch = p.mallocScratch(p.mul(slots, p.i64c(2)));
+    p.loop(slots, [&](Value *i) { p.store(f64c(p, 0), scratch, i); }, "zero");
+    auto slotOf = [&](Value *ci) {
+      return p.elemPtr(scratch, p.mul(ci, p.i64c(l.slotDoubles())), f64);
+    };
+    // Calls f(slot, channel, base) for each run of the thread's channels, in memory order.
+    auto forEachRun = [&](llvm::function_ref<void(Value *, Value *, Value *)> f) {
+      p.loop(p.dim(cs.n), [&](Value *n) {
+        p.loop(count, [&](Value *ci) {
+          Value *ch = p.add(begin, ci);
+          f(slotOf(ci), ch, p.mul(p.add(p.mul(n, p.i64c(cs.c)), ch), p.i64c(cs.inner)));
+        }, "ch");
+      }, "n");
+    };
+    auto shiftAt = [&](Value *ch) { return p.mul(ch, p.i64c(cs.inner)); };
+
+    forEachRun([&](Value *slot, Value *ch, Value *base) {
+      // Inside the sample loop, so the batch is not empty.
+      Value *Kd = b.CreateFPExt(p.load(x, shiftAt(ch)), f64);
+      accumulateRun(p, cs, l, slot, base, [&](const Lanes &e) {
+        Value *d = b.CreateFSub(e.loadDouble(x), e.splat(Kd));
+        LoopValues t{d};
+        if (what != Sums::Mean)
+          t.push_back(b.CreateFMul(d, d));
+        if (what == Sums::MeanVarGrad) {
+          Value *g = e.loadDouble(dy);
+          t.push_back(g);
+          t.push_back(b.CreateFMul(g, d));
+        }
+        return t;
+      });
+    });
+
+    p.loop(count, [&](Value *ci) {
+      Value *ch = p.add(begin, ci), *slot = slotOf(ci);
+      LoopValues s = slotTotals(p, l, slot);
+      ChannelStats st;
+      st.K = cs.n != kBatch ? p.load(x, shiftAt(ch))
+                            : p.ifThenValue(b.CreateICmpSGT(p.batch(), p.i64c(0)),
+                                            [&] { return p.load(x, shiftAt(ch)); }, p.f32c(0),
+                                            "shift");
+      st.M = b.CreateUIToFP(p.mul(p.dim(cs.n), p.i64c(cs.inner)), f64);
+      st.meanK = b.CreateFDiv(s[0], st.M);
+      if (what != Sums::Mean) {
+        // S2 - S1 * S1/M, clamped at 0 (rounding may leave it just below);
+        // a NaN stays NaN.
+        Value *var = b.CreateFDiv(b.CreateFSub(s[1], b.CreateFMul(s[0], st.meanK)), st.M);
+        st.var = b.CreateSelect(b.CreateFCmpOLT(var, f64c(p, 0)), f64c(p, 0), var);
+      }
+      if (what == Sums::MeanVarGrad) {
+        st.sdy = s[2];
+        st.sdyxc = b.CreateFSub(s[3], b.CreateFMul(st.meanK, s[2]));
+      }
+      finish(p, ch, st, slot);
+    }, "ch");
+
+    if (apply)
+      forEachRun([&](Value *slot, Value *, Value *base) { apply(p, slot, base); });
+    p.freeScratch(scratch);
   });
 }
 
-/// Calls f(index) for each of the channel's elements, in order.
-void channelLoop(KernelCtx &p, const ChannelShape &cs, Value *ch,
-                 llvm::function_ref<void(Value *)> f) {
-  p.loop(p.dim(cs.n), [&](Value *n) {
-    Value *base = p.mul(p.add(p.mul(n, p.i64c(cs.c)), ch), p.i64c(cs.inner));
-    p.loop(p.i64c(cs.inner), [&](Value *e) { f(p.add(base, e)); }, "e");
-  }, "n");
+/// Coefficient `i` of a channel's apply (f32).
+Value *coefficient(KernelCtx &p, Value *coef, unsigned i) {
+  assert(i < kMaxCoefficients && "too many coefficients");
+  return p.load(coef, p.i64c(i));
+}
+void setCoefficient(KernelCtx &p, Value *coef, unsigned i, Value *v) {
+  assert(i < kMaxCoefficients && "too many coefficients");
+  p.store(v, coef, p.i64c(i));
 }
 
-/// The sum of f(index) (f32 terms) over the channel's elements, accumulated
-/// in double: a channel has N*H*W terms (32K in the resnet example), and
-/// the gradient subtracts sums that nearly cancel. As a double.
-Value *channelSum(KernelCtx &p, const ChannelShape &cs, Value *ch,
-                  llvm::function_ref<Value *(Value *)> f) {
-  llvm::IRBuilder<> &b = p.b();
-  Value *zero = llvm::ConstantFP::get(b.getDoubleTy(), 0.0);
-  return p.loopCarried(p.dim(cs.n), {zero}, [&](Value *n, llvm::ArrayRef<Value *> acc) {
-    Value *base = p.mul(p.add(p.mul(n, p.i64c(cs.c)), ch), p.i64c(cs.inner));
-    return p.loopCarried(p.i64c(cs.inner), {acc[0]},
-                         [&](Value *e, llvm::ArrayRef<Value *> a) {
-      return LoopValues{p.accumulate(a[0], b.CreateFPExt(f(p.add(base, e)), b.getDoubleTy()))};
-    }, "e");
-  }, "n")[0];
-}
-
-Value *toF32(KernelCtx &p, Value *d) { return p.b().CreateFPTrunc(d, p.f32()); }
-
-/// M, the number of values per channel, as a double.
-Value *channelCount(KernelCtx &p, const ChannelShape &cs) {
-  return p.b().CreateUIToFP(p.mul(p.dim(cs.n), p.i64c(cs.inner)), p.b().getDoubleTy());
-}
-
-/// Mean and biased variance of channel `ch` of x (two passes), as f32.
-std::pair<Value *, Value *> channelStats(KernelCtx &p, const ChannelShape &cs, Value *x,
-                                         Value *ch) {
-  llvm::IRBuilder<> &b = p.b();
-  Value *M = channelCount(p, cs);
-  Value *mean = toF32(p, b.CreateFDiv(channelSum(p, cs, ch, [&](Value *i) { return p.load(x, i); }), M));
-  Value *sq = channelSum(p, cs, ch, [&](Value *i) {
-    Value *d = b.CreateFSub(p.load(x, i), mean);
-    return b.CreateFMul(d, d);
-  });
-  return {mean, toF32(p, b.CreateFDiv(sq, M))};
-}
-
+/// 1 / sqrt(var + eps), in double.
 Value *invStd(KernelCtx &p, Value *var, double eps) {
   llvm::IRBuilder<> &b = p.b();
-  Value *sd = b.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, b.CreateFAdd(var, p.f32c(eps)));
-  return b.CreateFDiv(p.f32c(1), sd);
+  Value *sd = b.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, b.CreateFAdd(var, f64c(p, eps)));
+  return b.CreateFDiv(f64c(p, 1), sd);
+}
+
+/// Applies f(index) to each element of a run of H*W values (a loop LLVM vectorizes).
+void runLoop(KernelCtx &p, const ChannelShape &cs, Value *base,
+             llvm::function_ref<void(Value *)> f) {
+  p.loop(p.i64c(cs.inner), [&](Value *e) { f(p.add(base, e)); }, "e");
+}
+
+/// x - mean in f32, as (x - K) - (mean - K).
+Value *centered(KernelCtx &p, Value *x, Value *K, Value *meanK) {
+  llvm::IRBuilder<> &b = p.b();
+  return b.CreateFSub(b.CreateFSub(x, K), meanK);
 }
 
 } // namespace
 
 llvm::Error lowerBatchNormTrain(KernelCtx &k, const ir::Node &n) {
+  // y = (x - mean) * (gamma * istd) + beta; coefficients K, mean - K, scale, beta.
   ChannelShape cs = channelShape(k.inShape(0));
   double eps = n.attrs().getFloat("eps", 1e-5);
-  forEachChannel(k, cs, [&](KernelCtx &p, Value *ch) {
-    llvm::IRBuilder<> &b = p.b();
-    auto [mean, var] = channelStats(p, cs, p.in(0), ch);
-    Value *scale = b.CreateFMul(invStd(p, var, eps), p.load(p.in(1), ch));
-    Value *shift = p.load(p.in(2), ch);
-    channelLoop(p, cs, ch, [&](Value *i) {
-      Value *d = b.CreateFSub(p.load(p.in(0), i), mean);
-      p.store(b.CreateFAdd(b.CreateFMul(d, scale), shift), p.out(), i);
-    });
-  });
+  emitChannelKernel(
+      k, cs, 0, -1, Sums::MeanVar,
+      [&](KernelCtx &p, Value *ch, const ChannelStats &st, Value *coef) {
+        llvm::IRBuilder<> &b = p.b();
+        Value *gamma = b.CreateFPExt(p.load(p.in(1), ch), b.getDoubleTy());
+        setCoefficient(p, coef, 0, st.K);
+        setCoefficient(p, coef, 1, toF32(p, st.meanK));
+        setCoefficient(p, coef, 2, toF32(p, b.CreateFMul(invStd(p, st.var, eps), gamma)));
+        setCoefficient(p, coef, 3, p.load(p.in(2), ch));
+      },
+      [&](KernelCtx &p, Value *coef, Value *base) {
+        llvm::IRBuilder<> &b = p.b();
+        Value *K = coefficient(p, coef, 0), *meanK = coefficient(p, coef, 1);
+        Value *scale = coefficient(p, coef, 2), *shift = coefficient(p, coef, 3);
+        runLoop(p, cs, base, [&](Value *i) {
+          Value *xc = centered(p, p.load(p.in(0), i), K, meanK);
+          p.store(b.CreateFAdd(b.CreateFMul(xc, scale), shift), p.out(), i);
+        });
+      });
   return llvm::Error::success();
 }
 
 llvm::Error lowerBatchNormTrainGrad(KernelCtx &k, const ir::Node &n) {
-  // (x, gamma, dy) -> dx = gamma*invstd * (dy - sum(dy)/M - xhat*sum(dy*xhat)/M).
-  // dx nearly cancels (it has zero mean per channel), so the per-element
-  // arithmetic is in double as well as the sums; it costs little next to
-  // the convolutions around it.
+  // (x, gamma, dy) -> dx = gamma*istd * (dy - sum(dy)/M - xhat*sum(dy*xhat)/M)
+  //                      = a * (dy - sum(dy)/M) - a*k2 * (x - mean),
+  // a = gamma*istd, k2 = istd^2 * sum(dy*(x-mean)) / M, both in double;
+  // coefficients K, mean - K, a, a*k2, sum(dy)/M.
   ChannelShape cs = channelShape(k.inShape(0));
   double eps = n.attrs().getFloat("eps", 1e-5);
-  forEachChannel(k, cs, [&](KernelCtx &p, Value *ch) {
-    llvm::IRBuilder<> &b = p.b();
-    llvm::Type *f64 = b.getDoubleTy();
-    auto ext = [&](Value *v) { return b.CreateFPExt(v, f64); };
-    Value *M = channelCount(p, cs);
-    Value *meanD = b.CreateFDiv(channelSum(p, cs, ch, [&](Value *i) { return p.load(p.in(0), i); }), M);
-    Value *mean = toF32(p, meanD);
-    Value *var = toF32(p, b.CreateFDiv(channelSum(p, cs, ch, [&](Value *i) {
-      Value *d = b.CreateFSub(p.load(p.in(0), i), mean);
-      return b.CreateFMul(d, d);
-    }), M));
-    Value *istd = ext(invStd(p, var, eps));
-    Value *sdy = channelSum(p, cs, ch, [&](Value *i) { return p.load(p.in(2), i); });
-    Value *sdyxc = channelSum(p, cs, ch, [&](Value *i) {
-      return b.CreateFMul(p.load(p.in(2), i), b.CreateFSub(p.load(p.in(0), i), mean));
-    });
-    Value *meanDy = b.CreateFDiv(sdy, M);
-    // xhat * sum(dy*xhat)/M = (x - mean) * istd^2 * sum(dy*(x-mean)) / M
-    Value *k2 = b.CreateFDiv(b.CreateFMul(b.CreateFMul(istd, istd), sdyxc), M);
-    Value *scale = b.CreateFMul(ext(p.load(p.in(1), ch)), istd);
-    Value *meanX = ext(mean);
-    channelLoop(p, cs, ch, [&](Value *i) {
-      Value *xc = b.CreateFSub(ext(p.load(p.in(0), i)), meanX);
-      Value *inner = b.CreateFSub(b.CreateFSub(ext(p.load(p.in(2), i)), meanDy), b.CreateFMul(xc, k2));
-      p.store(toF32(p, b.CreateFMul(scale, inner)), p.out(), i);
-    });
-  });
+  emitChannelKernel(
+      k, cs, 0, 2, Sums::MeanVarGrad,
+      [&](KernelCtx &p, Value *ch, const ChannelStats &st, Value *coef) {
+        llvm::IRBuilder<> &b = p.b();
+        Value *istd = invStd(p, st.var, eps);
+        Value *a = b.CreateFMul(b.CreateFPExt(p.load(p.in(1), ch), b.getDoubleTy()), istd);
+        Value *k2 = b.CreateFDiv(b.CreateFMul(b.CreateFMul(istd, istd), st.sdyxc), st.M);
+        setCoefficient(p, coef, 0, st.K);
+        setCoefficient(p, coef, 1, toF32(p, st.meanK));
+        setCoefficient(p, coef, 2, toF32(p, a));
+        setCoefficient(p, coef, 3, toF32(p, b.CreateFMul(a, k2)));
+        setCoefficient(p, coef, 4, toF32(p, b.CreateFDiv(st.sdy, st.M)));
+      },
+      [&](KernelCtx &p, Value *coef, Value *base) {
+        llvm::IRBuilder<> &b = p.b();
+        Value *K = coefficient(p, coef, 0), *meanK = coefficient(p, coef, 1);
+        Value *a = coefficient(p, coef, 2), *ak2 = coefficient(p, coef, 3);
+        Value *meanDy = coefficient(p, coef, 4);
+        runLoop(p, cs, base, [&](Value *i) {
+          Value *xc = centered(p, p.load(p.in(0), i), K, meanK);
+          Value *g = b.CreateFMul(a, b.CreateFSub(p.load(p.in(2), i), meanDy));
+          p.store(b.CreateFSub(g, b.CreateFMul(ak2, xc)), p.out(), i);
+        });
+      });
   return llvm::Error::success();
 }
 
 llvm::Error lowerBatchNormGradGamma(KernelCtx &k, const ir::Node &n) {
-  // (x, dy) -> sum(dy * xhat) per channel
+  // (x, dy) -> sum(dy * xhat) = sum(dy * (x - mean)) * istd per channel
   ChannelShape cs = channelShape(k.inShape(0));
   double eps = n.attrs().getFloat("eps", 1e-5);
-  forEachChannel(k, cs, [&](KernelCtx &p, Value *ch) {
-    llvm::IRBuilder<> &b = p.b();
-    auto [mean, var] = channelStats(p, cs, p.in(0), ch);
-    Value *s = toF32(p, channelSum(p, cs, ch, [&](Value *i) {
-      return b.CreateFMul(p.load(p.in(1), i), b.CreateFSub(p.load(p.in(0), i), mean));
-    }));
-    p.store(b.CreateFMul(s, invStd(p, var, eps)), p.out(), ch);
+  emitChannelKernel(k, cs, 0, 1, Sums::MeanVarGrad,
+                    [&](KernelCtx &p, Value *ch, const ChannelStats &st, Value *) {
+    p.store(toF32(p, p.b().CreateFMul(st.sdyxc, invStd(p, st.var, eps))), p.out(), ch);
   });
   return llvm::Error::success();
 }
 
 llvm::Error lowerBatchMean(KernelCtx &k, const ir::Node &) {
   ChannelShape cs = channelShape(k.inShape(0));
-  forEachChannel(k, cs, [&](KernelCtx &p, Value *ch) {
-    p.store(channelStats(p, cs, p.in(0), ch).first, p.out(), ch);
+  emitChannelKernel(k, cs, 0, -1, Sums::Mean,
+                    [&](KernelCtx &p, Value *ch, const ChannelStats &st, Value *) {
+    llvm::IRBuilder<> &b = p.b();
+    p.store(toF32(p, b.CreateFAdd(b.CreateFPExt(st.K, b.getDoubleTy()), st.meanK)), p.out(), ch);
   });
   return llvm::Error::success();
 }
@@ -237,11 +463,11 @@ llvm::Error lowerBatchMean(KernelCtx &k, const ir::Node &) {
 llvm::Error lowerBatchVar(KernelCtx &k, const ir::Node &) {
   // Unbiased: var * M / (M - 1), as the running variance uses.
   ChannelShape cs = channelShape(k.inShape(0));
-  forEachChannel(k, cs, [&](KernelCtx &p, Value *ch) {
+  emitChannelKernel(k, cs, 0, -1, Sums::MeanVar,
+                    [&](KernelCtx &p, Value *ch, const ChannelStats &st, Value *) {
     llvm::IRBuilder<> &b = p.b();
-    Value *var = channelStats(p, cs, p.in(0), ch).second;
-    Value *M = toF32(p, channelCount(p, cs));
-    p.store(b.CreateFDiv(b.CreateFMul(var, M), b.CreateFSub(M, p.f32c(1))), p.out(), ch);
+    Value *unbiased = b.CreateFDiv(b.CreateFMul(st.var, st.M), b.CreateFSub(st.M, f64c(p, 1)));
+    p.store(toF32(p, unbiased), p.out(), ch);
   });
   return llvm::Error::success();
 }

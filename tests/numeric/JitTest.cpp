@@ -330,7 +330,8 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
       {"[N,7]", {uni({N, 7}, -3, 3), uni({7}), uni({7}), uni({7}), uni({7}, 0.2f, 2)}, {},
        {1e-5, 1e-5}},
   };
-  // Training batch norm kernels: f32 sums over a channel's N*H*W values.
+  // Training batch norm kernels: double sums over a channel's N*H*W values,
+  // an f32 apply (tests/numeric/BatchNormTest.cpp has data with a large offset).
   for (Shape xs : {Shape{N, 3, 4, 5}, Shape{N, 7}, Shape{N, 16, 32, 32}}) {
     std::string what = shapeToString(xs);
     Shape c{xs[1]};
@@ -540,12 +541,14 @@ INSTANTIATE_TEST_SUITE_P(AllOps, JitOpTest, ::testing::ValuesIn(allOps()),
 TEST(JitTargets, FallbackCpusAgreeWithInterpreter) {
   // The host has AVX-512; code generated for an older x86 CPU runs on it
   // too. Ops whose code depends on the vector width (explicit-vector GEMM
-  // tiles, vectorized math) are checked, and the IR must show that width.
+  // tiles, vectorized math, batch norm's double sums) are checked, and the
+  // IR must show that width.
   const std::pair<const char *, const char *> cpus[] = {{"haswell", "<8 x float>"},
                                                         {"x86-64", "<4 x float>"}};
   const OpKind ops[] = {OpKind::MatMul,  OpKind::Exp,       OpKind::Log,
                         OpKind::Tanh,    OpKind::Sigmoid,   OpKind::Softmax,
-                        OpKind::ReduceSum, OpKind::SoftmaxCrossEntropyGrad};
+                        OpKind::ReduceSum, OpKind::SoftmaxCrossEntropyGrad,
+                        OpKind::BatchVar, OpKind::BatchNormTrainGrad};
   auto all = recipes();
   for (auto [cpu, vec] : cpus) {
     SCOPED_TRACE(cpu);
