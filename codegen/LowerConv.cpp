@@ -6,7 +6,11 @@
 // pixels, Og output channels.
 //   conv2d:             col[K,P] = im2col(x[n]);  y[n,g] = W_g[Og,K] * col
 //                       (+ bias per output channel). A 1x1, stride-1,
-//                       unpadded conv uses x[n,g] itself as col.
+//                       unpadded conv uses x[n,g] itself as col. A
+//                       stride-1, undilated, ungrouped conv whose output
+//                       rows are 1, 2 or 4 vectors skips col: it copies
+//                       x[n] into zero-padded planes and loads each B
+//                       vector of the product from there (DirectConv).
 //   conv2d_grad_input:  stride 1: a stride-1 conv of dy (the "full"
 //                       convolution, gradInputIsConv):
 //                         dx[n,g] = Wf_g[Cg, Og*KH*KW] * im2col'(dy[n,g])
@@ -39,7 +43,12 @@
 //   resnet [32,16,32,32]*[16,16,3,3] pad 1: fwd 28-38 -> 86-92, dx
 //     61-65 -> 76-95, dw 22-24 -> 82-85;  lenet [64,6,14,14]*[16,6,5,5]:
 //     fwd 85 -> 84, dx 76 -> 73-75, dw 40-52 -> 77 (a shared 2-core VM:
-//     ranges of repeated runs).
+//     ranges of repeated runs). Direct convs then took resnet's fwd and dx
+//     from 1.77-1.92 ms (79-85 GFLOP/s, im2col ~15% of it) to 1.41-1.49 ms
+//     (101-107), alternating old and new binaries.
+// - Hoisting im2col's lane masks out of its row loop (32-bit lanes, masks
+//   per column row) changed nothing measurable: im2col's cost is the
+//   column matrix's traffic, not its instructions.
 // - The scalar im2col (a select per element, not vectorized) cost as much
 //   as the GEMM; the weight gradient's transposed im2col wrote with a
 //   stride of K floats per element.
@@ -64,6 +73,8 @@
 #include "codegen/ParallelFor.h"
 #include "codegen/VisionLoops.h"
 #include "ir/Vision.h"
+
+#include <optional>
 
 namespace gradc::codegen {
 
@@ -345,16 +356,124 @@ int64_t samplesPerGemm(int64_t K, int64_t P) {
   return 1;
 }
 
+/// Direct convolution (no column matrix) for stride-1, undilated,
+/// ungrouped convs whose output rows are 1, 2 or 4 whole vectors: the
+/// sample is first copied into a zero-padded plane per channel, after which
+/// tap (p, q) of output pixel (i, j) reads padded (i + p, j + q), always in
+/// bounds, so every B vector of the product is one unaligned load from the
+/// padded copy. A tile is 4 output channels x 4 vectors of pixels (R output
+/// rows of OW / V vectors); its k loop walks the channels, each with its
+/// KH*KW taps unrolled, and feeds 4 weight broadcasts and 4 pixel vectors
+/// to 16 FMAs per tap, as the GEMM's 4x4 tile does. The padded copy of a
+/// channel is a few KB and stays in L1 across taps; im2col instead wrote
+/// K*P floats per sample (resnet's 3x3 conv: 576 KB) for the GEMM to read
+/// back.
+struct DirectConv {
+  int64_t rowVectors; // OW / V
+  int64_t rows;       // output rows per tile: 4 / rowVectors
+  int64_t pw, ph;     // padded width and height
+};
+std::optional<DirectConv> directConvOf(const ir::ConvGeom &g, unsigned V) {
+  if (g.sh != 1 || g.sw != 1 || g.dh != 1 || g.dw != 1 || g.groups != 1 || g.ow % V != 0)
+    return std::nullopt;
+  int64_t nv = g.ow / V;
+  if (nv != 1 && nv != 2 && nv != 4)
+    return std::nullopt;
+  int64_t rows = 4 / nv;
+  if (g.oh % rows != 0)
+    return std::nullopt;
+  // The padded plane covers every tap of every output pixel.
+  int64_t pw = std::max(g.w + 2 * g.pw, g.ow + g.kw - 1);
+  int64_t ph = std::max(g.h + 2 * g.ph, g.oh + g.kh - 1);
+  return DirectConv{nv, rows, pw, ph};
+}
+
+/// The padded copy of sample n of x ([C, H, W] planes) into pad ([C, PH,
+/// PW], zero borders).
+void emitPadSample(KernelCtx &k, const ir::ConvGeom &g, const DirectConv &d, Value *x, Value *n,
+                   Value *pad) {
+  llvm::IRBuilder<> &b = k.b();
+  zeroFill(k, pad, k.i64c(0), k.i64c(g.c * d.ph * d.pw));
+  k.loop(k.i64c(g.c), [&](Value *c) {
+    Value *src0 = k.mul(k.add(k.mul(n, k.i64c(g.c)), c), k.i64c(g.h * g.w));
+    Value *dst0 = k.add(k.mul(c, k.i64c(d.ph * d.pw)), k.i64c(g.ph * d.pw + g.pw));
+    k.loop(k.i64c(g.h), [&](Value *ih) {
+      b.CreateMemCpy(k.elemPtr(pad, k.add(dst0, k.mul(ih, k.i64c(d.pw)))), llvm::Align(4),
+                     k.elemPtr(x, k.add(src0, k.mul(ih, k.i64c(g.w)))), llvm::Align(4),
+                     k.i64c(g.w * 4));
+    }, "ih");
+  }, "c");
+}
+
+/// y[n] (C = out, rows o of OH*OW pixels) = W[O, C*KH*KW] (*) pad, all
+/// tiles of one sample (see DirectConv).
+void emitDirectConvSample(KernelCtx &k, const ir::ConvGeom &g, const DirectConv &d, Value *W,
+                          Value *pad, Value *y) {
+  llvm::IRBuilder<> &b = k.b();
+  const unsigned V = k.target().f32Lanes;
+  auto *vt = llvm::FixedVectorType::get(k.f32(), V);
+  const int64_t K = g.colRows(), T = g.kh * g.kw, P = g.outPixels();
+  const int64_t nb = d.rows * d.rowVectors; // pixel vectors per tile (4)
+  auto tile = [&](Value *o0, unsigned mr, Value *i0) {
+    llvm::SmallVector<Value *, 16> init(mr * nb, llvm::Constant::getNullValue(vt));
+    LoopValues acc = k.loopCarried(k.i64c(g.c), init, [&](Value *c, llvm::ArrayRef<Value *> cur) {
+      LoopValues next(cur.begin(), cur.end());
+      Value *plane = k.add(k.mul(c, k.i64c(d.ph * d.pw)), k.mul(i0, k.i64c(d.pw)));
+      Value *wc = k.mul(c, k.i64c(T));
+      for (int64_t p = 0; p < g.kh; ++p)
+        for (int64_t q = 0; q < g.kw; ++q) {
+          llvm::SmallVector<Value *, 4> bv;
+          for (int64_t r = 0; r < d.rows; ++r)
+            for (int64_t v = 0; v < d.rowVectors; ++v)
+              bv.push_back(b.CreateAlignedLoad(
+                  vt, k.elemPtr(pad, k.add(plane, k.i64c((r + p) * d.pw + q + v * V))),
+                  llvm::Align(4)));
+          for (unsigned m = 0; m < mr; ++m) {
+            Value *wAt = k.add(k.add(k.mul(k.add(o0, k.i64c(m)), k.i64c(K)), wc),
+                               k.i64c(p * g.kw + q));
+            Value *a = b.CreateVectorSplat(V, k.load(W, wAt));
+            for (int64_t j = 0; j < nb; ++j)
+              next[m * nb + j] = b.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vt},
+                                                   {a, bv[j], next[m * nb + j]});
+          }
+        }
+      return next;
+    }, "c");
+    k.keepLastLoopRolled();
+    for (unsigned m = 0; m < mr; ++m)
+      for (int64_t r = 0; r < d.rows; ++r)
+        for (int64_t v = 0; v < d.rowVectors; ++v) {
+          Value *at = k.add(k.add(k.mul(k.add(o0, k.i64c(m)), k.i64c(P)),
+                                  k.mul(k.add(i0, k.i64c(r)), k.i64c(g.ow))),
+                            k.i64c(v * V));
+          b.CreateAlignedStore(acc[m * nb + r * d.rowVectors + v], k.elemPtr(y, at),
+                               llvm::Align(4));
+        }
+  };
+  k.loop(k.i64c(g.oh / d.rows), [&](Value *rb) {
+    Value *i0 = k.mul(rb, k.i64c(d.rows));
+    k.loop(k.i64c(g.o / 4), [&](Value *ob) { tile(k.mul(ob, k.i64c(4)), 4, i0); }, "ob");
+    for (int64_t o = g.o / 4 * 4; o < g.o; ++o)
+      tile(k.i64c(o), 1, i0);
+  }, "rb");
+}
+
 } // namespace
 
 llvm::Error lowerConv2d(KernelCtx &k, const ir::Node &nd) {
   ir::ConvGeom g = geomOf(nd);
   int64_t K = g.colRows(), P = g.outPixels();
   bool bias = nd.inputs().size() == 3;
-  int64_t scratch = unfoldIsIdentity(g) ? 0 : K * P;
+  std::optional<DirectConv> direct =
+      unfoldIsIdentity(g) ? std::nullopt : directConvOf(g, k.target().f32Lanes);
+  int64_t scratch = direct ? g.c * direct->ph * direct->pw : unfoldIsIdentity(g) ? 0 : K * P;
   forEachSample(k, 2 * g.o * K * P, scratch, {},
                 [&](KernelCtx &p, llvm::ArrayRef<Value *>, Value *n, Value *scratchCol) {
-    p.loop(p.i64c(g.groups), [&](Value *grp) {
+    if (direct) {
+      emitPadSample(p, g, *direct, p.in(0), n, scratchCol);
+      emitDirectConvSample(p, g, *direct, p.in(1), scratchCol,
+                           p.elemPtr(p.out(), p.mul(n, p.i64c(g.o * P))));
+    } else p.loop(p.i64c(g.groups), [&](Value *grp) {
       Value *col = columnsOf(p, g, p.in(0), n, grp, scratchCol);
       Value *A = p.elemPtr(p.in(1), p.mul(grp, p.i64c(g.og * K)));
       Value *yRow = p.add(p.mul(n, p.i64c(g.o)), p.mul(grp, p.i64c(g.og)));
@@ -395,9 +514,17 @@ llvm::Error lowerConv2dGradInput(KernelCtx &k, const ir::Node &nd) {
       Value *at = k.add(k.mul(oc, k.i64c(T)), b.CreateSub(k.i64c(T - 1), tap));
       k.store(k.load(k.in(1), at), wf, e);
     }, "e");
-    int64_t scratch = unfoldIsIdentity(t) ? 0 : Kt * Pt;
+    std::optional<DirectConv> direct =
+        unfoldIsIdentity(t) ? std::nullopt : directConvOf(t, k.target().f32Lanes);
+    int64_t scratch = direct ? t.c * direct->ph * direct->pw : unfoldIsIdentity(t) ? 0 : Kt * Pt;
     forEachSample(k, 2 * t.o * Kt * Pt, scratch, {wf},
                   [&](KernelCtx &p, llvm::ArrayRef<Value *> ex, Value *n, Value *scratchCol) {
+      if (direct) {
+        emitPadSample(p, t, *direct, p.in(0), n, scratchCol);
+        emitDirectConvSample(p, t, *direct, ex[0], scratchCol,
+                             p.elemPtr(p.out(), p.mul(n, p.i64c(t.o * Pt))));
+        return;
+      }
       p.loop(p.i64c(g.groups), [&](Value *grp) {
         Value *col = columnsOf(p, t, p.in(0), n, grp, scratchCol);
         Value *A = p.elemPtr(ex[0], p.mul(grp, p.i64c(t.og * Kt)));

@@ -259,6 +259,15 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
        {uni({N, 4, 5, 6}), uni({6, 2, 1, 1}), uni({6})}, conv({1, 1}, {0, 0}, {1, 1}, 2), sumOf(3)},
       {"stride [1,3] (scalar im2col)", {uni({N, 2, 6, 20}), uni({3, 2, 3, 3})},
        conv({1, 3}, {1, 1}, {1, 1}, 1), sumOf(18)},
+      // Direct (no im2col): output rows of 1, 2 or 4 vectors; 6 output
+      // channels leave 2 for single-channel tiles; a 2x3 kernel with
+      // padding [0,1].
+      {"direct 3x3 pad 1 rows of 16, bias", {uni({N, 3, 16, 16}), uni({6, 3, 3, 3}), uni({6})},
+       conv({1, 1}, {1, 1}, {1, 1}, 1), sumOf(28)},
+      {"direct rows of 32", {uni({N, 2, 6, 32}), uni({5, 2, 3, 3})},
+       conv({1, 1}, {1, 1}, {1, 1}, 1), sumOf(18)},
+      {"direct 2x3 kernel rows of 64", {uni({N, 2, 3, 64}), uni({4, 2, 2, 3})},
+       conv({1, 1}, {0, 1}, {1, 1}, 1), sumOf(12)},
   };
   // (dy, w, x) and (x, dy, w): dy has the conv's output shape.
   r[OpKind::Conv2dGradInput] = {
@@ -269,6 +278,9 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
        conv({2, 2}, {1, 2}, {2, 2}, 2), sumOf(27)},
       // Stride 1 is a conv of dy (padding d*(k-1) - pad >= 0); otherwise,
       // with stride 1 along the width, a vectorized col2im.
+      {"3x3 pad 1 rows of 16 (a direct conv of dy)",
+       {uni({N, 5, 16, 16}), uni({5, 3, 3, 3}), uni({N, 3, 16, 16})},
+       conv({1, 1}, {1, 1}, {1, 1}, 1), sumOf(45)},
       {"5x5 pad 2 rows of 21 (a full conv of dy)",
        {uni({N, 3, 6, 21}), uni({3, 2, 5, 5}), uni({N, 2, 6, 21})},
        conv({1, 1}, {2, 2}, {1, 1}, 1), sumOf(75)},
