@@ -21,7 +21,9 @@
 //   conv2d_grad_weight: dW_g += dy[n,g][Og,P] * col[K,P]^T through the
 //                       dot-product GEMM (B transposed), over n in order;
 //                       small images put up to 4 samples side by side in
-//                       one GEMM (depth S*P) to make it deeper.
+//                       one GEMM (depth S*P) to make it deeper. A direct
+//                       conv's weight gradient reads the padded planes
+//                       instead of col (dot tiles, emitDirectConvGradWeightSample).
 // The forward and input-gradient kernels split the batch across the thread
 // pool (each sample is computed the same way on any thread, so results are
 // bitwise identical for any thread count; each chunk has its own scratch).
@@ -45,7 +47,8 @@
 //     fwd 85 -> 84, dx 76 -> 73-75, dw 40-52 -> 77 (a shared 2-core VM:
 //     ranges of repeated runs). Direct convs then took resnet's fwd and dx
 //     from 1.77-1.92 ms (79-85 GFLOP/s, im2col ~15% of it) to 1.41-1.49 ms
-//     (101-107), alternating old and new binaries.
+//     (101-107), and dw from 1.84-1.88 to 1.48-1.49 ms (102), alternating
+//     old and new binaries; the resnet step from ~27.5 to ~24.8 ms.
 // - Hoisting im2col's lane masks out of its row loop (32-bit lanes, masks
 //   per column row) changed nothing measurable: im2col's cost is the
 //   column matrix's traffic, not its instructions.
@@ -458,6 +461,69 @@ void emitDirectConvSample(KernelCtx &k, const ir::ConvGeom &g, const DirectConv 
   }, "rb");
 }
 
+/// dw[O, K] += dy[n] (*) pad for one sample, the weight gradient of a
+/// DirectConv: dot-product tiles of 4 output channels x 4 taps k = (c, p,
+/// q), each accumulator a vector of partial sums over the pixels (dy[n, o]
+/// and pad shifted by tap k), summed across lanes at the end and added to
+/// dw. As emitGemmDot, without the column matrix.
+void emitDirectConvGradWeightSample(KernelCtx &k, const ir::ConvGeom &g, const DirectConv &d,
+                                    Value *dy, Value *pad, Value *dw) {
+  llvm::IRBuilder<> &b = k.b();
+  const unsigned V = k.target().f32Lanes;
+  auto *vt = llvm::FixedVectorType::get(k.f32(), V);
+  const int64_t K = g.colRows(), T = g.kh * g.kw, P = g.outPixels();
+  auto tile = [&](Value *o0, unsigned mr, Value *k0, unsigned nk) {
+    llvm::SmallVector<Value *, 4> tapBase;
+    for (unsigned t = 0; t < nk; ++t) {
+      Value *kk = k.add(k0, k.i64c(t));
+      Value *c = b.CreateUDiv(kk, k.i64c(T)), *tap = b.CreateURem(kk, k.i64c(T));
+      Value *pp = b.CreateUDiv(tap, k.i64c(g.kw)), *q = b.CreateURem(tap, k.i64c(g.kw));
+      tapBase.push_back(k.add(k.add(k.mul(c, k.i64c(d.ph * d.pw)), k.mul(pp, k.i64c(d.pw))), q));
+    }
+    llvm::SmallVector<Value *, 16> init(mr * nk, llvm::Constant::getNullValue(vt));
+    LoopValues acc = k.loopCarried(k.i64c(g.oh), init, [&](Value *i, llvm::ArrayRef<Value *> cur) {
+      LoopValues next(cur.begin(), cur.end());
+      for (int64_t v = 0; v < d.rowVectors; ++v) {
+        llvm::SmallVector<Value *, 4> dv, pv;
+        for (unsigned m = 0; m < mr; ++m)
+          dv.push_back(b.CreateAlignedLoad(
+              vt, k.elemPtr(dy, k.add(k.add(k.mul(k.add(o0, k.i64c(m)), k.i64c(P)),
+                                            k.mul(i, k.i64c(g.ow))),
+                                      k.i64c(v * V))),
+              llvm::Align(4)));
+        for (unsigned t = 0; t < nk; ++t)
+          pv.push_back(b.CreateAlignedLoad(
+              vt, k.elemPtr(pad, k.add(k.add(tapBase[t], k.mul(i, k.i64c(d.pw))), k.i64c(v * V))),
+              llvm::Align(4)));
+        for (unsigned m = 0; m < mr; ++m)
+          for (unsigned t = 0; t < nk; ++t)
+            next[m * nk + t] = b.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vt},
+                                                 {dv[m], pv[t], next[m * nk + t]});
+      }
+      return next;
+    }, "i");
+    k.keepLastLoopRolled();
+    llvm::IRBuilder<>::FastMathFlagGuard guard(b);
+    llvm::FastMathFlags fmf = b.getFastMathFlags();
+    fmf.setAllowReassoc(true);
+    b.setFastMathFlags(fmf);
+    for (unsigned m = 0; m < mr; ++m)
+      for (unsigned t = 0; t < nk; ++t) {
+        Value *at = k.add(k.mul(k.add(o0, k.i64c(m)), k.i64c(K)), k.add(k0, k.i64c(t)));
+        Value *sum = b.CreateFAddReduce(k.f32c(-0.0), acc[m * nk + t]);
+        k.store(b.CreateFAdd(k.load(dw, at), sum), dw, at);
+      }
+  };
+  auto kTiles = [&](Value *o0, unsigned mr) {
+    k.loop(k.i64c(K / 4), [&](Value *kb) { tile(o0, mr, k.mul(kb, k.i64c(4)), 4); }, "kb");
+    for (int64_t kk = K / 4 * 4; kk < K; ++kk)
+      tile(o0, mr, k.i64c(kk), 1);
+  };
+  k.loop(k.i64c(g.o / 4), [&](Value *ob) { kTiles(k.mul(ob, k.i64c(4)), 4); }, "ob");
+  for (int64_t o = g.o / 4 * 4; o < g.o; ++o)
+    kTiles(k.i64c(o), 1);
+}
+
 } // namespace
 
 llvm::Error lowerConv2d(KernelCtx &k, const ir::Node &nd) {
@@ -570,65 +636,92 @@ llvm::Error lowerConv2dGradWeight(KernelCtx &k, const ir::Node &nd) {
   Value *batch = k.dim(k.inShape(0)[0]);
   Value *chunks = b.CreateUDiv(k.add(batch, k.i64c(kSamplesPerChunk - 1)), k.i64c(kSamplesPerChunk));
   Value *partials = k.mallocScratch(k.mul(chunks, k.i64c(W)));
-  emitParallelFor(k, chunks, grainForFlops(k, k.i64c(2 * W * P * kSamplesPerChunk)), {partials},
-                  [&](KernelCtx &p, llvm::ArrayRef<Value *> extra, Value *begin, Value *end) {
-    llvm::IRBuilder<> &pb = p.b();
-    Value *col = p.mallocScratch(p.i64c(S * K * P));
-    Value *dyS = S > 1 ? p.mallocScratch(p.i64c(S * g.og * P)) : nullptr;
-    Value *part = p.mallocScratch(p.i64c(g.og * K));
-    Value *n = p.dim(p.inShape(0)[0]);
-    auto umin = [&](Value *x, Value *y) {
-      return pb.CreateBinaryIntrinsic(llvm::Intrinsic::umin, x, y);
-    };
-    p.loop(pb.CreateSub(end, begin), [&](Value *t) {
-      Value *chunk = p.add(begin, t);
-      Value *mine = p.elemPtr(extra[0], p.mul(chunk, p.i64c(W)));
-      zeroFill(p, mine, p.i64c(0), p.i64c(W));
-      Value *first = p.mul(chunk, p.i64c(kSamplesPerChunk));
-      Value *last = umin(p.add(first, p.i64c(kSamplesPerChunk)), n);
-      Value *runs = pb.CreateUDiv(p.add(pb.CreateSub(last, first), p.i64c(S - 1)), p.i64c(S));
-      p.loop(runs, [&](Value *run) {
-        Value *s0 = p.add(first, p.mul(run, p.i64c(S)));
-        Value *count = umin(pb.CreateSub(last, s0), p.i64c(S));
-        Value *cols = p.mul(count, p.i64c(P));
-        p.loop(p.i64c(g.groups), [&](Value *grp) {
-          auto dyBlock = [&](Value *sample) {
-            Value *dyRow = p.add(p.mul(sample, p.i64c(g.o)), p.mul(grp, p.i64c(g.og)));
-            return p.elemPtr(p.in(1), p.mul(dyRow, p.i64c(P)));
-          };
-          Value *A, *B;
-          if (S == 1) {
-            A = dyBlock(s0);
-            B = columnsOf(p, g, p.in(0), s0, grp, col);
-          } else {
-            p.loop(count, [&](Value *s) {
-              emitIm2col(p, g, p.in(0), p.add(s0, s), grp, p.elemPtr(col, p.mul(s, p.i64c(P))),
-                         cols);
-              Value *src = dyBlock(p.add(s0, s));
-              p.loop(p.i64c(g.og), [&](Value *o) {
-                Value *to = p.add(p.mul(o, cols), p.mul(s, p.i64c(P)));
-                pb.CreateMemCpy(p.elemPtr(dyS, to), llvm::Align(4),
-                                p.elemPtr(src, p.mul(o, p.i64c(P))), llvm::Align(4), P * 4);
-              }, "o");
-            }, "s");
-            A = dyS;
-            B = col;
-          }
-          GemmShape shape{p.i64c(g.og), cols, p.i64c(K)};
-          emitGemmDot(p, shape, A, B, part, p.i64c(0), gemmDotTiles(p, shape).count);
-          Value *base = p.mul(grp, p.i64c(g.og * K));
-          p.loop(p.i64c(g.og * K), [&](Value *e) {
-            Value *at = p.add(base, e);
-            p.store(pb.CreateFAdd(p.load(mine, at), p.load(part, e)), mine, at);
-          }, "e");
-        }, "g");
-      }, "run");
-    }, "chunk");
-    p.freeScratch(part);
-    if (dyS)
-      p.freeScratch(dyS);
-    p.freeScratch(col);
-  });
+  std::optional<DirectConv> direct =
+      unfoldIsIdentity(g) ? std::nullopt : directConvOf(g, k.target().f32Lanes);
+  if (direct) { // each sample's padded copy, its tiles added into the partial
+    emitParallelFor(k, chunks, grainForFlops(k, k.i64c(2 * W * P * kSamplesPerChunk)), {partials},
+                    [&](KernelCtx &p, llvm::ArrayRef<Value *> extra, Value *begin, Value *end) {
+      llvm::IRBuilder<> &pb = p.b();
+      Value *pad = p.mallocScratch(p.i64c(g.c * direct->ph * direct->pw));
+      Value *n = p.dim(p.inShape(0)[0]);
+      p.loop(pb.CreateSub(end, begin), [&](Value *t) {
+        Value *chunk = p.add(begin, t);
+        Value *mine = p.elemPtr(extra[0], p.mul(chunk, p.i64c(W)));
+        zeroFill(p, mine, p.i64c(0), p.i64c(W));
+        Value *first = p.mul(chunk, p.i64c(kSamplesPerChunk));
+        Value *last = pb.CreateBinaryIntrinsic(llvm::Intrinsic::umin,
+                                               p.add(first, p.i64c(kSamplesPerChunk)), n);
+        p.loop(pb.CreateSub(last, first), [&](Value *s) {
+          Value *sample = p.add(first, s);
+          emitPadSample(p, g, *direct, p.in(0), sample, pad);
+          emitDirectConvGradWeightSample(p, g, *direct,
+                                         p.elemPtr(p.in(1), p.mul(sample, p.i64c(g.o * P))), pad,
+                                         mine);
+        }, "s");
+      }, "chunk");
+      p.freeScratch(pad);
+    });
+  } else {
+    emitParallelFor(k, chunks, grainForFlops(k, k.i64c(2 * W * P * kSamplesPerChunk)), {partials},
+                    [&](KernelCtx &p, llvm::ArrayRef<Value *> extra, Value *begin, Value *end) {
+      llvm::IRBuilder<> &pb = p.b();
+      Value *col = p.mallocScratch(p.i64c(S * K * P));
+      Value *dyS = S > 1 ? p.mallocScratch(p.i64c(S * g.og * P)) : nullptr;
+      Value *part = p.mallocScratch(p.i64c(g.og * K));
+      Value *n = p.dim(p.inShape(0)[0]);
+      auto umin = [&](Value *x, Value *y) {
+        return pb.CreateBinaryIntrinsic(llvm::Intrinsic::umin, x, y);
+      };
+      p.loop(pb.CreateSub(end, begin), [&](Value *t) {
+        Value *chunk = p.add(begin, t);
+        Value *mine = p.elemPtr(extra[0], p.mul(chunk, p.i64c(W)));
+        zeroFill(p, mine, p.i64c(0), p.i64c(W));
+        Value *first = p.mul(chunk, p.i64c(kSamplesPerChunk));
+        Value *last = umin(p.add(first, p.i64c(kSamplesPerChunk)), n);
+        Value *runs = pb.CreateUDiv(p.add(pb.CreateSub(last, first), p.i64c(S - 1)), p.i64c(S));
+        p.loop(runs, [&](Value *run) {
+          Value *s0 = p.add(first, p.mul(run, p.i64c(S)));
+          Value *count = umin(pb.CreateSub(last, s0), p.i64c(S));
+          Value *cols = p.mul(count, p.i64c(P));
+          p.loop(p.i64c(g.groups), [&](Value *grp) {
+            auto dyBlock = [&](Value *sample) {
+              Value *dyRow = p.add(p.mul(sample, p.i64c(g.o)), p.mul(grp, p.i64c(g.og)));
+              return p.elemPtr(p.in(1), p.mul(dyRow, p.i64c(P)));
+            };
+            Value *A, *B;
+            if (S == 1) {
+              A = dyBlock(s0);
+              B = columnsOf(p, g, p.in(0), s0, grp, col);
+            } else {
+              p.loop(count, [&](Value *s) {
+                emitIm2col(p, g, p.in(0), p.add(s0, s), grp, p.elemPtr(col, p.mul(s, p.i64c(P))),
+                           cols);
+                Value *src = dyBlock(p.add(s0, s));
+                p.loop(p.i64c(g.og), [&](Value *o) {
+                  Value *to = p.add(p.mul(o, cols), p.mul(s, p.i64c(P)));
+                  pb.CreateMemCpy(p.elemPtr(dyS, to), llvm::Align(4),
+                                  p.elemPtr(src, p.mul(o, p.i64c(P))), llvm::Align(4), P * 4);
+                }, "o");
+              }, "s");
+              A = dyS;
+              B = col;
+            }
+            GemmShape shape{p.i64c(g.og), cols, p.i64c(K)};
+            emitGemmDot(p, shape, A, B, part, p.i64c(0), gemmDotTiles(p, shape).count);
+            Value *base = p.mul(grp, p.i64c(g.og * K));
+            p.loop(p.i64c(g.og * K), [&](Value *e) {
+              Value *at = p.add(base, e);
+              p.store(pb.CreateFAdd(p.load(mine, at), p.load(part, e)), mine, at);
+            }, "e");
+          }, "g");
+        }, "run");
+      }, "chunk");
+      p.freeScratch(part);
+      if (dyS)
+        p.freeScratch(dyS);
+      p.freeScratch(col);
+    });
+  }
   zeroFill(k, k.out(), k.i64c(0), k.i64c(W));
   k.loop(chunks, [&](Value *c) {
     Value *base = k.mul(c, k.i64c(W));

@@ -299,6 +299,9 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
        conv({2, 2}, {1, 2}, {2, 2}, 2), sumOf(5 * 16)},
       {"5x5 pad 2 rows of 21", {uni({N, 2, 6, 21}), uni({N, 3, 6, 21}), uni({3, 2, 5, 5})},
        conv({1, 1}, {2, 2}, {1, 1}, 1), sumOf(5 * 126)},
+      // Direct: 27 taps (6 tiles of 4 and 3 single ones) x 5 channels.
+      {"direct 3x3 pad 1 rows of 16", {uni({N, 3, 16, 16}), uni({N, 5, 16, 16}), uni({5, 3, 3, 3})},
+       conv({1, 1}, {1, 1}, {1, 1}, 1), sumOf(5 * 256)},
       {"1x1 stride [2,1]", {uni({N, 4, 5, 6}), uni({N, 3, 3, 6}), uni({3, 4, 1, 1})},
        conv({2, 1}, {0, 0}, {1, 1}, 1), sumOf(5 * 18)},
       // Columns of more than 2^17 floats: one sample per GEMM.

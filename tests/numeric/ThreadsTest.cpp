@@ -517,7 +517,7 @@ TEST_F(Threads, MnistTrainingStepIsBitwiseTheSameForAnyThreadCount) {
 // gradient sums fixed chunks of it in parallel, the training batch norm
 // splits channels. Batch 13 leaves a partial last chunk; the tolerance
 // against the interpreter is the f32 sum of up to 13*100 products of
-// values in [-2, 2].
+// values in [-2, 2] (13*256 for the direct convs' weight gradient).
 TEST_F(Threads, VisionKernelsAreBitwiseTheSameForAnyThreadCount) {
   const int64_t N = kBatch;
   checkMap(OpKind::Conv2d, {{N, 3, 12, 12}, {8, 3, 3, 3}, {8}}, 13, 1e-5, 1e-4);
@@ -525,6 +525,13 @@ TEST_F(Threads, VisionKernelsAreBitwiseTheSameForAnyThreadCount) {
            1e-4);
   checkMap(OpKind::Conv2dGradWeight, {{N, 3, 12, 12}, {N, 8, 10, 10}, {8, 3, 3, 3}}, 13, 1e-5,
            1e-3);
+  // Direct convs (rows of 16 with padding 1: no column matrix).
+  ir::Attrs pad1 = attrs({{"padding", int64_t(1)}});
+  checkMap(OpKind::Conv2d, {{N, 8, 16, 16}, {8, 8, 3, 3}, {8}}, 13, 1e-5, 1e-4, pad1);
+  checkMap(OpKind::Conv2dGradInput, {{N, 8, 16, 16}, {8, 8, 3, 3}, {N, 8, 16, 16}}, 13, 1e-5,
+           1e-4, pad1);
+  checkMap(OpKind::Conv2dGradWeight, {{N, 8, 16, 16}, {N, 8, 16, 16}, {8, 8, 3, 3}}, 13, 1e-5,
+           2e-3, pad1);
   checkMap(OpKind::BatchNormTrain, {{N, 16, 8, 8}, {16}, {16}}, 13, 1e-5, 1e-5);
   checkMap(OpKind::BatchNormTrainGrad, {{N, 16, 8, 8}, {16}, {N, 16, 8, 8}}, 13, 1e-5, 1e-5);
 }
