@@ -313,15 +313,18 @@ void emitGemm(KernelCtx &k, int64_t M, int64_t K, int64_t Nn, Value *A, int64_t 
 }
 
 /// Runs body(part, extra, n, col) for every sample n, split across the
-/// thread pool, with a scratch buffer of `scratch` floats per chunk.
+/// thread pool, with a scratch buffer of `scratch` floats per chunk (zeroed
+/// once when `zeroScratch`).
 void forEachSample(KernelCtx &k, int64_t flopsPerSample, int64_t scratch,
-                   llvm::ArrayRef<Value *> extra,
+                   llvm::ArrayRef<Value *> extra, bool zeroScratch,
                    llvm::function_ref<void(KernelCtx &, llvm::ArrayRef<Value *> extra, Value *n,
                                            Value *col)> body) {
   Value *batch = k.dim(k.node().result()->type().shape[0]);
   emitParallelFor(k, batch, grainForFlops(k, k.i64c(flopsPerSample)), extra,
                   [&](KernelCtx &p, llvm::ArrayRef<Value *> ex, Value *begin, Value *end) {
     Value *col = p.mallocScratch(p.i64c(std::max<int64_t>(scratch, 1)));
+    if (zeroScratch)
+      zeroFill(p, col, p.i64c(0), p.i64c(scratch));
     p.loop(p.b().CreateSub(end, begin), [&](Value *t) { body(p, ex, p.add(begin, t), col); },
            "n");
     p.freeScratch(col);
@@ -391,12 +394,12 @@ std::optional<DirectConv> directConvOf(const ir::ConvGeom &g, unsigned V) {
   return DirectConv{nv, rows, pw, ph};
 }
 
-/// The padded copy of sample n of x ([C, H, W] planes) into pad ([C, PH,
-/// PW], zero borders).
+/// The padded copy of sample n of x ([C, H, W] planes) into the interior of
+/// pad ([C, PH, PW]), whose borders the caller zeroed once: no sample
+/// writes them.
 void emitPadSample(KernelCtx &k, const ir::ConvGeom &g, const DirectConv &d, Value *x, Value *n,
                    Value *pad) {
   llvm::IRBuilder<> &b = k.b();
-  zeroFill(k, pad, k.i64c(0), k.i64c(g.c * d.ph * d.pw));
   k.loop(k.i64c(g.c), [&](Value *c) {
     Value *src0 = k.mul(k.add(k.mul(n, k.i64c(g.c)), c), k.i64c(g.h * g.w));
     Value *dst0 = k.add(k.mul(c, k.i64c(d.ph * d.pw)), k.i64c(g.ph * d.pw + g.pw));
@@ -533,7 +536,7 @@ llvm::Error lowerConv2d(KernelCtx &k, const ir::Node &nd) {
   std::optional<DirectConv> direct =
       unfoldIsIdentity(g) ? std::nullopt : directConvOf(g, k.target().f32Lanes);
   int64_t scratch = direct ? g.c * direct->ph * direct->pw : unfoldIsIdentity(g) ? 0 : K * P;
-  forEachSample(k, 2 * g.o * K * P, scratch, {},
+  forEachSample(k, 2 * g.o * K * P, scratch, {}, direct.has_value(),
                 [&](KernelCtx &p, llvm::ArrayRef<Value *>, Value *n, Value *scratchCol) {
     if (direct) {
       emitPadSample(p, g, *direct, p.in(0), n, scratchCol);
@@ -583,7 +586,7 @@ llvm::Error lowerConv2dGradInput(KernelCtx &k, const ir::Node &nd) {
     std::optional<DirectConv> direct =
         unfoldIsIdentity(t) ? std::nullopt : directConvOf(t, k.target().f32Lanes);
     int64_t scratch = direct ? t.c * direct->ph * direct->pw : unfoldIsIdentity(t) ? 0 : Kt * Pt;
-    forEachSample(k, 2 * t.o * Kt * Pt, scratch, {wf},
+    forEachSample(k, 2 * t.o * Kt * Pt, scratch, {wf}, direct.has_value(),
                   [&](KernelCtx &p, llvm::ArrayRef<Value *> ex, Value *n, Value *scratchCol) {
       if (direct) {
         emitPadSample(p, t, *direct, p.in(0), n, scratchCol);
@@ -602,7 +605,7 @@ llvm::Error lowerConv2dGradInput(KernelCtx &k, const ir::Node &nd) {
     k.freeScratch(wf);
     return llvm::Error::success();
   }
-  forEachSample(k, 2 * g.o * K * P, K * P, {},
+  forEachSample(k, 2 * g.o * K * P, K * P, {}, false,
                 [&](KernelCtx &p, llvm::ArrayRef<Value *>, Value *n, Value *col) {
     if (g.sw != 1) // else col2im overwrites dx[n]
       zeroFill(p, p.out(), p.mul(n, p.i64c(g.c * g.h * g.w)), p.i64c(g.c * g.h * g.w));
@@ -643,6 +646,7 @@ llvm::Error lowerConv2dGradWeight(KernelCtx &k, const ir::Node &nd) {
                     [&](KernelCtx &p, llvm::ArrayRef<Value *> extra, Value *begin, Value *end) {
       llvm::IRBuilder<> &pb = p.b();
       Value *pad = p.mallocScratch(p.i64c(g.c * direct->ph * direct->pw));
+      zeroFill(p, pad, p.i64c(0), p.i64c(g.c * direct->ph * direct->pw));
       Value *n = p.dim(p.inShape(0)[0]);
       p.loop(pb.CreateSub(end, begin), [&](Value *t) {
         Value *chunk = p.add(begin, t);
