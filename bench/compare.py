@@ -10,7 +10,8 @@ For every thread count and workload, gradc (`gradc bench --json`) and PyTorch
 OMP_NUM_THREADS=T and OPENBLAS_NUM_THREADS=T, since Debian's torch sends
 Linear/matmul to OpenBLAS) are measured alternately, `--rounds` times each;
 each side's figure is the lowest of its per-round medians (the least disturbed
-round, the same rule for both). With 2 threads PyTorch is also measured with
+round, the same rule for both). A round measures every workload once, so the
+rounds of one workload lie minutes apart. With 2 threads PyTorch is also measured with
 OMP_WAIT_POLICY=PASSIVE and its better figure is kept. Training: median of 50
 steps after 10 warm-up (a PyTorch step is forward, loss, backward,
 optimizer.step(), zero_grad(set_to_none=True)); inference: 300 after 50, eval()
@@ -270,14 +271,17 @@ def main():
     wanted = lambda n: a.only is None or n in a.only
     names = [n for n in ORDER if wanted(n)]
     missing = {n for n in names if not os.path.exists(os.path.join(ROOT, GRADC[n][0]))}
-    rows = {}
-    for t in a.threads:
-        for name in names:
-            if name in missing:
-                continue
-            steps, warmup = steps_for(name, a.quick)
-            g, p = [], []
-            for r in range(rounds):
+    # Rounds are the outer loop: each round measures every workload once, so a
+    # workload's rounds lie minutes apart, and a disturbance of the shared
+    # host (which lasts a minute or more) spoils one round of it, not all.
+    samples = {}
+    for r in range(rounds):
+        for t in a.threads:
+            for name in names:
+                if name in missing:
+                    continue
+                steps, warmup = steps_for(name, a.quick)
+                g, p = samples.setdefault((name, t), ([], []))
                 # Alternate which side goes first, so neither always runs warmer.
                 sides = ['gradc', 'torch'] if r % 2 == 0 else ['torch', 'gradc']
                 for side in sides:
@@ -288,9 +292,13 @@ def main():
                         if t > 1:
                             ms = min(ms, run_torch(name, t, steps, warmup, passive=True)['median_ms'])
                         p.append(ms)
-            rows[(name, t)] = dict(gradc=min(g), torch=min(p))
-            print(f'{name:16s} {t} thread(s): gradc {min(g):9.4f} ms   PyTorch {min(p):9.4f} ms'
-                  f'   speed-up {min(p) / min(g):5.2f}x', flush=True)
+                print(f'round {r + 1}: {name:16s} {t} thread(s): gradc {g[-1]:9.4f} ms   '
+                      f'PyTorch {p[-1]:9.4f} ms', flush=True)
+    rows = {}
+    for (name, t), (g, p) in samples.items():
+        rows[(name, t)] = dict(gradc=min(g), torch=min(p))
+        print(f'{name:16s} {t} thread(s): gradc {min(g):9.4f} ms   PyTorch {min(p):9.4f} ms'
+              f'   speed-up {min(p) / min(g):5.2f}x', flush=True)
     gemms = {}
     if wanted('gemm') or a.only is None:
         ours = run_gradc_gemms(a, a.quick)

@@ -262,6 +262,21 @@ runWithThreads(rt::Executable &exe, int64_t batch,
          << b.f32()[first];
 }
 
+/// Result `out` of `exe` on `inputs` is bitwise the same with 1, 2 and 3
+/// threads, and within (rtol, atol) of the interpreter `ref`.
+void expectSameForAnyThreadCount(rt::Executable &exe, rt::Executable &ref, int64_t batch,
+                                 const std::vector<std::pair<std::string, rt::Tensor>> &inputs,
+                                 const std::string &out, double rtol, double atol) {
+  std::vector<rt::Tensor> got = runWithThreads(exe, batch, inputs, out);
+  EXPECT_TRUE(bitwiseEqual(got[1], got[0])) << "2 threads vs 1";
+  EXPECT_TRUE(bitwiseEqual(got[2], got[0])) << "3 threads vs 1";
+  BoundBuffers e(ref, batch);
+  for (const auto &[name, value] : inputs)
+    e.set(name, value);
+  expectOk(e.run());
+  EXPECT_TRUE(allClose(got[0], e.get(out), rtol, atol));
+}
+
 void checkMatMul(const MatMulCase &c, uint64_t seed, const codegen::CodegenOptions &opts = {}) {
   SCOPED_TRACE(caseName(c) + (opts.cpu.empty() ? "" : " on " + opts.cpu));
   auto decl = [&](char dim, int64_t size) { return c.batchDim == dim ? kBatch : size; };
@@ -362,15 +377,7 @@ void checkMap(OpKind op, const std::vector<Shape> &shapes, int64_t batch, double
   std::vector<std::pair<std::string, rt::Tensor>> inputs;
   for (size_t i = 0; i < shapes.size(); ++i)
     inputs.emplace_back(operandName(i), rng.uniform(bindBatch(shapes[i], batch), -2, 2));
-  std::vector<rt::Tensor> got = runWithThreads(*exe, batch, inputs, "y");
-  EXPECT_TRUE(bitwiseEqual(got[1], got[0])) << "2 threads vs 1";
-  EXPECT_TRUE(bitwiseEqual(got[2], got[0])) << "3 threads vs 1";
-
-  BoundBuffers e(*ref, batch);
-  for (const auto &[name, value] : inputs)
-    e.set(name, value);
-  expectOk(e.run());
-  EXPECT_TRUE(allClose(got[0], e.get("y"), rtol, atol));
+  expectSameForAnyThreadCount(*exe, *ref, batch, inputs, "y", rtol, atol);
 }
 
 TEST_F(Threads, LargeMapsAreBitwiseTheSameForAnyThreadCount) {
@@ -436,14 +443,7 @@ TEST_F(Threads, CrossEntropyIsBitwiseTheSameForAnyThreadCount) {
       {"d", rng.uniform({}, 0.5, 2)}};
   for (const char *out : {"loss", "grad"}) {
     SCOPED_TRACE(out);
-    std::vector<rt::Tensor> got = runWithThreads(*exe, batch, inputs, out);
-    EXPECT_TRUE(bitwiseEqual(got[1], got[0])) << "2 threads vs 1";
-    EXPECT_TRUE(bitwiseEqual(got[2], got[0])) << "3 threads vs 1";
-    BoundBuffers e(*ref, batch);
-    for (const auto &[name, value] : inputs)
-      e.set(name, value);
-    expectOk(e.run());
-    EXPECT_TRUE(allClose(got[0], e.get(out), 1e-5, 1e-6));
+    expectSameForAnyThreadCount(*exe, *ref, batch, inputs, out, 1e-5, 1e-6);
   }
 }
 
