@@ -556,14 +556,17 @@ INSTANTIATE_TEST_SUITE_P(AllOps, JitOpTest, ::testing::ValuesIn(allOps()),
 TEST(JitTargets, FallbackCpusAgreeWithInterpreter) {
   // The host has AVX-512; code generated for an older x86 CPU runs on it
   // too. Ops whose code depends on the vector width (explicit-vector GEMM
-  // tiles, vectorized math, batch norm's double sums) are checked, and the
-  // IR must show that width.
+  // tiles, vectorized math, batch norm's double sums, direct convs) are
+  // checked, and the IR must show that width.
   const std::pair<const char *, const char *> cpus[] = {{"haswell", "<8 x float>"},
                                                         {"x86-64", "<4 x float>"}};
   const OpKind ops[] = {OpKind::MatMul,  OpKind::Exp,       OpKind::Log,
                         OpKind::Tanh,    OpKind::Sigmoid,   OpKind::Softmax,
                         OpKind::ReduceSum, OpKind::SoftmaxCrossEntropyGrad,
-                        OpKind::BatchVar, OpKind::BatchNormTrainGrad};
+                        OpKind::BatchVar, OpKind::BatchNormTrainGrad,
+                        // Direct convs: rows of 16 and 32 are 2 and 4
+                        // vectors of 8, or 4 and 8 (im2col) vectors of 4.
+                        OpKind::Conv2d, OpKind::Conv2dGradInput, OpKind::Conv2dGradWeight};
   auto all = recipes();
   for (auto [cpu, vec] : cpus) {
     SCOPED_TRACE(cpu);
