@@ -378,9 +378,13 @@ struct DirectConv {
   int64_t rowVectors; // OW / V
   int64_t rows;       // output rows per tile: 4 / rowVectors
   int64_t pw, ph;     // padded width and height
+  int64_t padFloats;  // the padded copy of a sample: C * PH * PW
 };
+/// The direct plan of a conv, or none (im2col; and a 1x1 unpadded conv,
+/// whose column matrix is the input itself, keeps that).
 std::optional<DirectConv> directConvOf(const ir::ConvGeom &g, unsigned V) {
-  if (g.sh != 1 || g.sw != 1 || g.dh != 1 || g.dw != 1 || g.groups != 1 || g.ow % V != 0)
+  if (unfoldIsIdentity(g) || g.sh != 1 || g.sw != 1 || g.dh != 1 || g.dw != 1 ||
+      g.groups != 1 || g.ow % V != 0)
     return std::nullopt;
   int64_t nv = g.ow / V;
   if (nv != 1 && nv != 2 && nv != 4)
@@ -391,7 +395,7 @@ std::optional<DirectConv> directConvOf(const ir::ConvGeom &g, unsigned V) {
   // The padded plane covers every tap of every output pixel.
   int64_t pw = std::max(g.w + 2 * g.pw, g.ow + g.kw - 1);
   int64_t ph = std::max(g.h + 2 * g.ph, g.oh + g.kh - 1);
-  return DirectConv{nv, rows, pw, ph};
+  return DirectConv{nv, rows, pw, ph, g.c * ph * pw};
 }
 
 /// The padded copy of sample n of x ([C, H, W] planes) into the interior of
@@ -533,9 +537,8 @@ llvm::Error lowerConv2d(KernelCtx &k, const ir::Node &nd) {
   ir::ConvGeom g = geomOf(nd);
   int64_t K = g.colRows(), P = g.outPixels();
   bool bias = nd.inputs().size() == 3;
-  std::optional<DirectConv> direct =
-      unfoldIsIdentity(g) ? std::nullopt : directConvOf(g, k.target().f32Lanes);
-  int64_t scratch = direct ? g.c * direct->ph * direct->pw : unfoldIsIdentity(g) ? 0 : K * P;
+  std::optional<DirectConv> direct = directConvOf(g, k.target().f32Lanes);
+  int64_t scratch = direct ? direct->padFloats : unfoldIsIdentity(g) ? 0 : K * P;
   forEachSample(k, 2 * g.o * K * P, scratch, {}, direct.has_value(),
                 [&](KernelCtx &p, llvm::ArrayRef<Value *>, Value *n, Value *scratchCol) {
     if (direct) {
@@ -583,9 +586,8 @@ llvm::Error lowerConv2dGradInput(KernelCtx &k, const ir::Node &nd) {
       Value *at = k.add(k.mul(oc, k.i64c(T)), b.CreateSub(k.i64c(T - 1), tap));
       k.store(k.load(k.in(1), at), wf, e);
     }, "e");
-    std::optional<DirectConv> direct =
-        unfoldIsIdentity(t) ? std::nullopt : directConvOf(t, k.target().f32Lanes);
-    int64_t scratch = direct ? t.c * direct->ph * direct->pw : unfoldIsIdentity(t) ? 0 : Kt * Pt;
+    std::optional<DirectConv> direct = directConvOf(t, k.target().f32Lanes);
+    int64_t scratch = direct ? direct->padFloats : unfoldIsIdentity(t) ? 0 : Kt * Pt;
     forEachSample(k, 2 * t.o * Kt * Pt, scratch, {wf}, direct.has_value(),
                   [&](KernelCtx &p, llvm::ArrayRef<Value *> ex, Value *n, Value *scratchCol) {
       if (direct) {
@@ -639,14 +641,13 @@ llvm::Error lowerConv2dGradWeight(KernelCtx &k, const ir::Node &nd) {
   Value *batch = k.dim(k.inShape(0)[0]);
   Value *chunks = b.CreateUDiv(k.add(batch, k.i64c(kSamplesPerChunk - 1)), k.i64c(kSamplesPerChunk));
   Value *partials = k.mallocScratch(k.mul(chunks, k.i64c(W)));
-  std::optional<DirectConv> direct =
-      unfoldIsIdentity(g) ? std::nullopt : directConvOf(g, k.target().f32Lanes);
+  std::optional<DirectConv> direct = directConvOf(g, k.target().f32Lanes);
   if (direct) { // each sample's padded copy, its tiles added into the partial
     emitParallelFor(k, chunks, grainForFlops(k, k.i64c(2 * W * P * kSamplesPerChunk)), {partials},
                     [&](KernelCtx &p, llvm::ArrayRef<Value *> extra, Value *begin, Value *end) {
       llvm::IRBuilder<> &pb = p.b();
-      Value *pad = p.mallocScratch(p.i64c(g.c * direct->ph * direct->pw));
-      zeroFill(p, pad, p.i64c(0), p.i64c(g.c * direct->ph * direct->pw));
+      Value *pad = p.mallocScratch(p.i64c(direct->padFloats));
+      zeroFill(p, pad, p.i64c(0), p.i64c(direct->padFloats));
       Value *n = p.dim(p.inShape(0)[0]);
       p.loop(pb.CreateSub(end, begin), [&](Value *t) {
         Value *chunk = p.add(begin, t);
