@@ -100,13 +100,17 @@ llvm::Error lowerDropoutTrain(KernelCtx &k, const ir::Node &n) {
 // the subtraction loses nothing to a large common offset, unlike the
 // unshifted sum(x^2)/M - mean^2 (tests/numeric/BatchNormTest.cpp: with
 // x = 1000 + noise of 0.01 that formula's variance is off by 1e-4
-// relative even in double). The backward adds sum(dy) and sum(dy * d) to
-// the same pass (dy * d is exact too) and gets
+// relative even in double). batch_stats stores K, mean - K and the
+// variances as f32 (mean - K is small, so its rounding costs little).
+// batch_norm_grad_gamma takes K from there and sums dy and dy * d in one
+// pass (dy * d is exact too):
 //   sum(dy * (x - mean)) = sum(dy * d) - (mean - K) * sum(dy).
-// So batch_norm_train and batch_norm_train_grad make two passes (the sums,
-// then the apply), batch_norm_grad_gamma, batch_mean and batch_var one.
-// Every kernel recomputes the sums it needs, which keeps each one a single
-// op of the table.
+// So each layer reads x once for its statistics, once for the apply, once
+// for grad_gamma and once for the input gradient, whose kernel takes
+// dgamma and dbeta (= sum(dy), a reduce_sum) as inputs. When every kernel
+// recomputed the sums it needed (batch_mean, batch_var, batch_norm_train
+// and batch_norm_train_grad each one more pass), the resnet step had ~1 ms
+// more of batch norm (13.5% of the step against 9.6%).
 //
 // The sums use explicit vectors of doubles (half the f32 lanes: one
 // register) and up to 4 independent accumulators per sum, so the loop is
@@ -248,17 +252,22 @@ LoopValues slotTotals(KernelCtx &p, const SumLayout &l, Value *slot) {
   return sums;
 }
 
-/// A channel's statistics from its shifted sums.
+/// A channel's statistics: from its shifted sums (batch_stats) or read from
+/// batch_stats' result.
 struct ChannelStats {
   Value *K;     ///< the shift, x[0, c, 0] (f32; 0 for an empty batch)
   Value *M;     ///< the number of values, as a double
   Value *meanK; ///< mean - K (double)
-  Value *var = nullptr;                   ///< the biased variance (double)
-  Value *sdy = nullptr, *sdyxc = nullptr; ///< sum(dy), sum(dy * (x - mean))
+  Value *var;   ///< the biased variance (double)
+  Value *sdy = nullptr, *sdyxc = nullptr; ///< sum(dy), sum(dy * (x - mean)) (Sums::Grad)
 };
 
-/// What a kernel computes from a channel's sums.
-enum class Sums { Mean, MeanVar, MeanVarGrad };
+/// The sums a kernel's pass over x accumulates per channel.
+enum class Sums {
+  None,    ///< no pass: the statistics come from batch_stats
+  MeanVar, ///< sum(x - K), sum((x - K)^2), K = x[0, c, 0] (batch_stats itself)
+  Grad,    ///< sum(dy), sum(dy * (x - K)), K from batch_stats
+};
 
 /// Per-channel coefficients of an apply pass, kept as f32 at the start of
 /// the channel's slot once its sums are read.
@@ -268,21 +277,28 @@ constexpr unsigned kMaxCoefficients = 8;
 /// across threads; each thread walks its channels [begin, end) in memory
 /// order (sample by sample, each channel's run of H*W values, so its reads
 /// and writes are contiguous), first accumulating every channel's sums in
-/// a scratch slot, then calling finish(ch, stats, coef) per channel (coef:
-/// where it may leave up to kMaxCoefficients f32 for the apply), then, if
-/// given, apply(coef, base) for each run in memory order again.
-/// Each channel's sums run in the same order whatever the split.
+/// a scratch slot (unless `what` is None), then calling finish(ch, stats,
+/// coef) per channel (coef: where it may leave up to kMaxCoefficients f32
+/// for the apply), then, if given, apply(coef, base) for each run in memory
+/// order again. `statsArg` is the argument holding batch_stats' result (-1
+/// for batch_stats itself). Each channel's sums run in the same order
+/// whatever the split.
 void emitChannelKernel(
-    KernelCtx &k, const ChannelShape &cs, unsigned xArg, int dyArg, Sums what,
+    KernelCtx &k, const ChannelShape &cs, unsigned xArg, int dyArg, int statsArg, Sums what,
     llvm::function_ref<void(KernelCtx &, Value *, const ChannelStats &, Value *)> finish,
     llvm::function_ref<void(KernelCtx &, Value *, Value *)> apply = nullptr) {
+  assert((what == Sums::MeanVar) == (statsArg < 0) && "statistics: computed or read");
   Value *perChannel = k.mul(k.dim(cs.n), k.i64c(cs.inner));
   emitParallelFor(k, k.i64c(cs.c), grainForElements(k, perChannel), {},
                   [&](KernelCtx &p, llvm::ArrayRef<Value *>, Value *begin, Value *end) {
     llvm::IRBuilder<> &b = p.b();
     llvm::Type *f64 = b.getDoubleTy();
     Value *x = p.in(xArg), *dy = dyArg >= 0 ? p.in(unsigned(dyArg)) : nullptr;
-    SumLayout l(p, what == Sums::Mean ? 1 : what == Sums::MeanVar ? 2 : 4);
+    // Row `row` of batch_stats' [4, C] for channel ch.
+    auto statAt = [&](unsigned row, Value *ch) {
+      return p.load(p.in(unsigned(statsArg)), p.add(ch, p.i64c(int64_t(row) * cs.c)));
+    };
+    SumLayout l(p, 2);
     assert(l.slotDoubles() * 2 >= kMaxCoefficients && "coefficients do not fit a slot");
     Value *count = b.CreateSub(end, begin);
     Value *slots = p.mul(count, p.i64c(l.slotDoubles()));
@@ -302,42 +318,44 @@ void emitChannelKernel(
     };
     auto shiftAt = [&](Value *ch) { return p.mul(ch, p.i64c(cs.inner)); };
 
-    forEachRun([&](Value *slot, Value *ch, Value *base) {
-      // Inside the sample loop, so the batch is not empty.
-      Value *Kd = b.CreateFPExt(p.load(x, shiftAt(ch)), f64);
-      accumulateRun(p, cs, l, slot, base, [&](const Lanes &e) {
-        Value *d = b.CreateFSub(e.loadDouble(x), e.splat(Kd));
-        LoopValues t{d};
-        if (what != Sums::Mean)
-          t.push_back(b.CreateFMul(d, d));
-        if (what == Sums::MeanVarGrad) {
+    if (what != Sums::None)
+      forEachRun([&](Value *slot, Value *ch, Value *base) {
+        // Inside the sample loop, so the batch is not empty.
+        Value *Kd = b.CreateFPExt(what == Sums::MeanVar ? p.load(x, shiftAt(ch)) : statAt(0, ch),
+                                  f64);
+        accumulateRun(p, cs, l, slot, base, [&](const Lanes &e) {
+          Value *d = b.CreateFSub(e.loadDouble(x), e.splat(Kd));
+          if (what == Sums::MeanVar)
+            return LoopValues{d, b.CreateFMul(d, d)};
           Value *g = e.loadDouble(dy);
-          t.push_back(g);
-          t.push_back(b.CreateFMul(g, d));
-        }
-        return t;
+          return LoopValues{g, b.CreateFMul(g, d)};
+        });
       });
-    });
 
     p.loop(count, [&](Value *ci) {
       Value *ch = p.add(begin, ci), *slot = slotOf(ci);
-      LoopValues s = slotTotals(p, l, slot);
       ChannelStats st;
-      st.K = cs.n != kBatch ? p.load(x, shiftAt(ch))
-                            : p.ifThenValue(b.CreateICmpSGT(p.batch(), p.i64c(0)),
-                                            [&] { return p.load(x, shiftAt(ch)); }, p.f32c(0),
-                                            "shift");
       st.M = b.CreateUIToFP(p.mul(p.dim(cs.n), p.i64c(cs.inner)), f64);
-      st.meanK = b.CreateFDiv(s[0], st.M);
-      if (what != Sums::Mean) {
+      if (what == Sums::MeanVar) {
+        LoopValues s = slotTotals(p, l, slot);
+        st.K = cs.n != kBatch ? p.load(x, shiftAt(ch))
+                              : p.ifThenValue(b.CreateICmpSGT(p.batch(), p.i64c(0)),
+                                              [&] { return p.load(x, shiftAt(ch)); }, p.f32c(0),
+                                              "shift");
+        st.meanK = b.CreateFDiv(s[0], st.M);
         // S2 - S1 * S1/M, clamped at 0 (rounding may leave it just below);
         // a NaN stays NaN.
         Value *var = b.CreateFDiv(b.CreateFSub(s[1], b.CreateFMul(s[0], st.meanK)), st.M);
         st.var = b.CreateSelect(b.CreateFCmpOLT(var, f64c(p, 0)), f64c(p, 0), var);
+      } else {
+        st.K = statAt(0, ch);
+        st.meanK = b.CreateFPExt(statAt(1, ch), f64);
+        st.var = b.CreateFPExt(statAt(2, ch), f64);
       }
-      if (what == Sums::MeanVarGrad) {
-        st.sdy = s[2];
-        st.sdyxc = b.CreateFSub(s[3], b.CreateFMul(st.meanK, s[2]));
+      if (what == Sums::Grad) {
+        LoopValues s = slotTotals(p, l, slot);
+        st.sdy = s[0];
+        st.sdyxc = b.CreateFSub(s[1], b.CreateFMul(st.meanK, s[0]));
       }
       finish(p, ch, st, slot);
     }, "ch");
@@ -379,12 +397,28 @@ Value *centered(KernelCtx &p, Value *x, Value *K, Value *meanK) {
 
 } // namespace
 
+llvm::Error lowerBatchStats(KernelCtx &k, const ir::Node &) {
+  // [4, C]: K, mean - K, the biased variance, the unbiased one (var * M / (M - 1),
+  // as the running variance uses).
+  ChannelShape cs = channelShape(k.inShape(0));
+  emitChannelKernel(k, cs, 0, -1, -1, Sums::MeanVar,
+                    [&](KernelCtx &p, Value *ch, const ChannelStats &st, Value *) {
+    llvm::IRBuilder<> &b = p.b();
+    Value *unbiased = b.CreateFDiv(b.CreateFMul(st.var, st.M), b.CreateFSub(st.M, f64c(p, 1)));
+    Value *row[] = {st.K, toF32(p, st.meanK), toF32(p, st.var), toF32(p, unbiased)};
+    for (int64_t r = 0; r < 4; ++r)
+      p.store(row[r], p.out(), p.add(ch, p.i64c(r * cs.c)));
+  });
+  return llvm::Error::success();
+}
+
 llvm::Error lowerBatchNormTrain(KernelCtx &k, const ir::Node &n) {
-  // y = (x - mean) * (gamma * istd) + beta; coefficients K, mean - K, scale, beta.
+  // (x, gamma, beta, stats) -> y = (x - mean) * (gamma * istd) + beta;
+  // coefficients K, mean - K, scale, beta.
   ChannelShape cs = channelShape(k.inShape(0));
   double eps = n.attrs().getFloat("eps", 1e-5);
   emitChannelKernel(
-      k, cs, 0, -1, Sums::MeanVar,
+      k, cs, 0, -1, 3, Sums::None,
       [&](KernelCtx &p, Value *ch, const ChannelStats &st, Value *coef) {
         llvm::IRBuilder<> &b = p.b();
         Value *gamma = b.CreateFPExt(p.load(p.in(1), ch), b.getDoubleTy());
@@ -406,24 +440,27 @@ llvm::Error lowerBatchNormTrain(KernelCtx &k, const ir::Node &n) {
 }
 
 llvm::Error lowerBatchNormTrainGrad(KernelCtx &k, const ir::Node &n) {
-  // (x, gamma, dy) -> dx = gamma*istd * (dy - sum(dy)/M - xhat*sum(dy*xhat)/M)
-  //                      = a * (dy - sum(dy)/M) - a*k2 * (x - mean),
-  // a = gamma*istd, k2 = istd^2 * sum(dy*(x-mean)) / M, both in double;
-  // coefficients K, mean - K, a, a*k2, sum(dy)/M.
+  // (x, gamma, dy, stats, dgamma, dbeta) ->
+  //   dx = gamma*istd * (dy - dbeta/M - xhat * dgamma/M)
+  //      = a * (dy - dbeta/M) - a*istd*dgamma/M * (x - mean),
+  // a = gamma*istd, in double; coefficients K, mean - K, a, a*istd*dgamma/M, dbeta/M.
   ChannelShape cs = channelShape(k.inShape(0));
   double eps = n.attrs().getFloat("eps", 1e-5);
   emitChannelKernel(
-      k, cs, 0, 2, Sums::MeanVarGrad,
+      k, cs, 0, 2, 3, Sums::None,
       [&](KernelCtx &p, Value *ch, const ChannelStats &st, Value *coef) {
         llvm::IRBuilder<> &b = p.b();
+        llvm::Type *f64 = b.getDoubleTy();
         Value *istd = invStd(p, st.var, eps);
-        Value *a = b.CreateFMul(b.CreateFPExt(p.load(p.in(1), ch), b.getDoubleTy()), istd);
-        Value *k2 = b.CreateFDiv(b.CreateFMul(b.CreateFMul(istd, istd), st.sdyxc), st.M);
+        Value *a = b.CreateFMul(b.CreateFPExt(p.load(p.in(1), ch), f64), istd);
+        Value *dgamma = b.CreateFPExt(p.load(p.in(4), ch), f64);
+        Value *dbeta = b.CreateFPExt(p.load(p.in(5), ch), f64);
         setCoefficient(p, coef, 0, st.K);
         setCoefficient(p, coef, 1, toF32(p, st.meanK));
         setCoefficient(p, coef, 2, toF32(p, a));
-        setCoefficient(p, coef, 3, toF32(p, b.CreateFMul(a, k2)));
-        setCoefficient(p, coef, 4, toF32(p, b.CreateFDiv(st.sdy, st.M)));
+        setCoefficient(p, coef, 3,
+                       toF32(p, b.CreateFDiv(b.CreateFMul(b.CreateFMul(a, istd), dgamma), st.M)));
+        setCoefficient(p, coef, 4, toF32(p, b.CreateFDiv(dbeta, st.M)));
       },
       [&](KernelCtx &p, Value *coef, Value *base) {
         llvm::IRBuilder<> &b = p.b();
@@ -440,35 +477,39 @@ llvm::Error lowerBatchNormTrainGrad(KernelCtx &k, const ir::Node &n) {
 }
 
 llvm::Error lowerBatchNormGradGamma(KernelCtx &k, const ir::Node &n) {
-  // (x, dy) -> sum(dy * xhat) = sum(dy * (x - mean)) * istd per channel
+  // (x, dy, stats) -> sum(dy * xhat) = sum(dy * (x - mean)) * istd per channel
   ChannelShape cs = channelShape(k.inShape(0));
   double eps = n.attrs().getFloat("eps", 1e-5);
-  emitChannelKernel(k, cs, 0, 1, Sums::MeanVarGrad,
+  emitChannelKernel(k, cs, 0, 1, 2, Sums::Grad,
                     [&](KernelCtx &p, Value *ch, const ChannelStats &st, Value *) {
     p.store(toF32(p, p.b().CreateFMul(st.sdyxc, invStd(p, st.var, eps))), p.out(), ch);
   });
   return llvm::Error::success();
 }
 
+/// Copies f(K, mean - K, var, unbiased var) of each channel of batch_stats' result.
+static void emitStatsRow(KernelCtx &k, llvm::function_ref<Value *(llvm::ArrayRef<Value *>)> f) {
+  int64_t c = k.inShape(0)[1];
+  k.loop(k.i64c(c), [&](Value *ch) {
+    Value *row[4];
+    for (int64_t r = 0; r < 4; ++r)
+      row[r] = k.load(k.in(0), k.add(ch, k.i64c(r * c)));
+    k.store(f(row), k.out(), ch);
+  }, "ch");
+}
+
 llvm::Error lowerBatchMean(KernelCtx &k, const ir::Node &) {
-  ChannelShape cs = channelShape(k.inShape(0));
-  emitChannelKernel(k, cs, 0, -1, Sums::Mean,
-                    [&](KernelCtx &p, Value *ch, const ChannelStats &st, Value *) {
-    llvm::IRBuilder<> &b = p.b();
-    p.store(toF32(p, b.CreateFAdd(b.CreateFPExt(st.K, b.getDoubleTy()), st.meanK)), p.out(), ch);
+  // K + (mean - K), in double.
+  emitStatsRow(k, [&](llvm::ArrayRef<Value *> row) {
+    llvm::IRBuilder<> &b = k.b();
+    return toF32(k, b.CreateFAdd(b.CreateFPExt(row[0], b.getDoubleTy()),
+                                 b.CreateFPExt(row[1], b.getDoubleTy())));
   });
   return llvm::Error::success();
 }
 
 llvm::Error lowerBatchVar(KernelCtx &k, const ir::Node &) {
-  // Unbiased: var * M / (M - 1), as the running variance uses.
-  ChannelShape cs = channelShape(k.inShape(0));
-  emitChannelKernel(k, cs, 0, -1, Sums::MeanVar,
-                    [&](KernelCtx &p, Value *ch, const ChannelStats &st, Value *) {
-    llvm::IRBuilder<> &b = p.b();
-    Value *unbiased = b.CreateFDiv(b.CreateFMul(st.var, st.M), b.CreateFSub(st.M, f64c(p, 1)));
-    p.store(toF32(p, unbiased), p.out(), ch);
-  });
+  emitStatsRow(k, [](llvm::ArrayRef<Value *> row) { return row[3]; });
   return llvm::Error::success();
 }
 

@@ -57,13 +57,16 @@ llvm::Error kernelDropoutTrain(const ir::Node &n, TensorIns in, TensorOuts out) 
 } // namespace gradc::interp
 
 // ---- Training batch norm: per-channel statistics over every axis but 1 ------------
-//   mean, var = batch mean and biased variance of channel c (M values)
+//   batch_stats: per channel c (M values) the shift K = x[0, c, 0], mean - K,
+//                var (biased) and var * M / (M - 1), computed in double
 //   batch_norm_train:      y = (x - mean) / sqrt(var + eps) * gamma + beta
 //   batch_norm_train_grad: dx = gamma / sqrt(var + eps) *
-//                               (dy - sum(dy)/M - xhat * sum(dy * xhat)/M)
-//                          (the full derivative, through mean and var too)
+//                               (dy - dbeta/M - xhat * dgamma/M)
+//                          (the full derivative, through mean and var too,
+//                          given dgamma = sum(dy * xhat) and dbeta = sum(dy))
 //   batch_norm_grad_gamma: sum(dy * xhat)
-//   batch_mean / batch_var: mean / var * M / (M - 1)
+//   batch_mean / batch_var: K + (mean - K) / the unbiased variance
+// where x - mean = (x - K) - (mean - K), as the compiled kernels take it.
 
 namespace gradc::interp {
 
@@ -84,27 +87,51 @@ template <typename F> double channelSum(const Channels &k, int64_t ch, F f) {
       s += f(k.at(n, ch, e));
   return s;
 }
-/// Mean and biased variance of channel `ch` (two passes).
-std::pair<double, double> stats(const Channels &k, const float *x, int64_t ch) {
-  double mean = channelSum(k, ch, [&](int64_t i) { return double(x[i]); }) / k.count();
-  double var = channelSum(k, ch, [&](int64_t i) { return (x[i] - mean) * (x[i] - mean); }) /
-               k.count();
-  return {mean, var};
-}
+/// Channel `ch`'s row of batch_stats' result [4, C].
+struct Stats {
+  double K, meanK, var, unbiased;
+  Stats(const rt::Tensor &stats, int64_t ch) {
+    int64_t c = stats.shape()[1];
+    const float *s = stats.f32();
+    K = s[ch], meanK = s[c + ch], var = s[2 * c + ch], unbiased = s[3 * c + ch];
+  }
+  /// x - mean.
+  double centered(float x) const { return (double(x) - K) - meanK; }
+};
 } // namespace
+
+llvm::Error kernelBatchStats(const ir::Node &, TensorIns in, TensorOuts out) {
+  Channels k = channelsOf(*in[0]);
+  const float *x = in[0]->f32();
+  float *s = out[0]->f32();
+  double M = double(k.count());
+  for (int64_t ch = 0; ch < k.c; ++ch) {
+    double K = k.batch > 0 ? x[k.at(0, ch, 0)] : 0;
+    double meanK = channelSum(k, ch, [&](int64_t i) { return x[i] - K; }) / M;
+    double var = channelSum(k, ch, [&](int64_t i) {
+                   double d = (x[i] - K) - meanK;
+                   return d * d;
+                 }) / M;
+    s[ch] = float(K);
+    s[k.c + ch] = float(meanK);
+    s[2 * k.c + ch] = float(var);
+    s[3 * k.c + ch] = float(var * M / (M - 1));
+  }
+  return llvm::Error::success();
+}
 
 llvm::Error kernelBatchNormTrain(const ir::Node &n, TensorIns in, TensorOuts out) {
   Channels k = channelsOf(*in[0]);
   double eps = n.attrs().getFloat("eps", 1e-5);
   const float *x = in[0]->f32();
   for (int64_t ch = 0; ch < k.c; ++ch) {
-    auto [mean, var] = stats(k, x, ch);
-    double invstd = 1 / std::sqrt(var + eps);
+    Stats st(*in[3], ch);
+    double invstd = 1 / std::sqrt(st.var + eps);
     for (int64_t b = 0; b < k.batch; ++b)
       for (int64_t e = 0; e < k.inner; ++e) {
         int64_t i = k.at(b, ch, e);
-        out[0]->f32()[i] =
-            static_cast<float>((x[i] - mean) * invstd * in[1]->f32()[ch] + in[2]->f32()[ch]);
+        out[0]->f32()[i] = static_cast<float>(st.centered(x[i]) * invstd * in[1]->f32()[ch] +
+                                              in[2]->f32()[ch]);
       }
   }
   return llvm::Error::success();
@@ -114,16 +141,15 @@ llvm::Error kernelBatchNormTrainGrad(const ir::Node &n, TensorIns in, TensorOuts
   Channels k = channelsOf(*in[0]);
   double eps = n.attrs().getFloat("eps", 1e-5);
   const float *x = in[0]->f32(), *dy = in[2]->f32();
+  double M = double(k.count());
   for (int64_t ch = 0; ch < k.c; ++ch) {
-    auto [mean, var] = stats(k, x, ch);
-    double invstd = 1 / std::sqrt(var + eps);
-    double sdy = channelSum(k, ch, [&](int64_t i) { return double(dy[i]); });
-    double sdyxhat = channelSum(k, ch, [&](int64_t i) { return dy[i] * (x[i] - mean) * invstd; });
-    double M = double(k.count());
+    Stats st(*in[3], ch);
+    double invstd = 1 / std::sqrt(st.var + eps);
+    double sdyxhat = in[4]->f32()[ch], sdy = in[5]->f32()[ch];
     for (int64_t b = 0; b < k.batch; ++b)
       for (int64_t e = 0; e < k.inner; ++e) {
         int64_t i = k.at(b, ch, e);
-        double xhat = (x[i] - mean) * invstd;
+        double xhat = st.centered(x[i]) * invstd;
         out[0]->f32()[i] = static_cast<float>(in[1]->f32()[ch] * invstd *
                                               (dy[i] - sdy / M - xhat * sdyxhat / M));
       }
@@ -136,26 +162,27 @@ llvm::Error kernelBatchNormGradGamma(const ir::Node &n, TensorIns in, TensorOuts
   double eps = n.attrs().getFloat("eps", 1e-5);
   const float *x = in[0]->f32(), *dy = in[1]->f32();
   for (int64_t ch = 0; ch < k.c; ++ch) {
-    auto [mean, var] = stats(k, x, ch);
-    double invstd = 1 / std::sqrt(var + eps);
+    Stats st(*in[2], ch);
+    double invstd = 1 / std::sqrt(st.var + eps);
     out[0]->f32()[ch] = static_cast<float>(
-        channelSum(k, ch, [&](int64_t i) { return dy[i] * (x[i] - mean); }) * invstd);
+        channelSum(k, ch, [&](int64_t i) { return dy[i] * st.centered(x[i]); }) * invstd);
   }
   return llvm::Error::success();
 }
 
 llvm::Error kernelBatchMean(const ir::Node &, TensorIns in, TensorOuts out) {
-  Channels k = channelsOf(*in[0]);
-  for (int64_t ch = 0; ch < k.c; ++ch)
-    out[0]->f32()[ch] = static_cast<float>(stats(k, in[0]->f32(), ch).first);
+  int64_t c = in[0]->shape()[1];
+  for (int64_t ch = 0; ch < c; ++ch) {
+    Stats st(*in[0], ch);
+    out[0]->f32()[ch] = static_cast<float>(st.K + st.meanK);
+  }
   return llvm::Error::success();
 }
 
 llvm::Error kernelBatchVar(const ir::Node &, TensorIns in, TensorOuts out) {
-  Channels k = channelsOf(*in[0]);
-  double M = double(k.count());
-  for (int64_t ch = 0; ch < k.c; ++ch)
-    out[0]->f32()[ch] = static_cast<float>(stats(k, in[0]->f32(), ch).second * M / (M - 1));
+  int64_t c = in[0]->shape()[1];
+  for (int64_t ch = 0; ch < c; ++ch)
+    out[0]->f32()[ch] = static_cast<float>(Stats(*in[0], ch).unbiased);
   return llvm::Error::success();
 }
 

@@ -56,6 +56,10 @@ enum OpFlags : unsigned {
   OptionalLastInput = 1u << 2,
   Layer = 1u << 3,
   VariadicResults = 1u << 4, // one result or more, as many as the node names
+  // The last input gets no gradient and autodiff does not differentiate
+  // through it: the op's rule accounts for it (batch_norm_train's statistics
+  // of its x).
+  NoGradLastInput = 1u << 5,
 };
 
 enum class AttrKind : uint8_t { Int, Float, String, Ints, Floats };
@@ -85,6 +89,10 @@ struct OpInfo {
 
   bool isInternal() const { return flags & Internal; }
   bool hasGrad() const { return !(flags & NoGrad); }
+  /// Whether autodiff sends a gradient to input `i` of a node with `n` inputs.
+  bool gradFlowsTo(unsigned i, size_t n) const {
+    return !(flags & NoGradLastInput) || i + 1 != n;
+  }
   /// The fewest inputs the op takes: 1 for a variadic op, numInputs - 1 with
   /// OptionalLastInput, else numInputs.
   unsigned minInputs() const {

@@ -326,8 +326,34 @@ static llvm::Error expectType(const Value *v, const TensorType &t, const char *w
   return llvm::Error::success();
 }
 
-llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleBatchNormTrain(const Node &n) {
+/// The channel count of batch_stats' result [4, C].
+static llvm::Expected<int64_t> statsChannels(const Value *stats) {
+  const TensorType &t = stats->type();
+  if (t.dtype != DType::F32 || t.rank() != 2 || t.shape[0] != 4 || t.shape[1] < 0)
+    return err(formatv("statistics %{0} must be f32 [4,C] (batch_stats), got {1}", stats->name(),
+                       t.str()));
+  return t.shape[1];
+}
+
+/// Checks that `stats` is [4, C] for C = the channels of `x`.
+static llvm::Expected<int64_t> bnChannelsWithStats(const Value *x, const Value *stats) {
+  auto c = bnChannels(x);
+  if (!c)
+    return c.takeError();
+  if (auto e = expectType(stats, TensorType(DType::F32, {4, *c}), "statistics"))
+    return std::move(e);
+  return *c;
+}
+
+llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleBatchStats(const Node &n) {
   auto c = bnChannels(n.input(0));
+  if (!c)
+    return c.takeError();
+  return Types{TensorType(DType::F32, {4, *c})};
+}
+
+llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleBatchNormTrain(const Node &n) {
+  auto c = bnChannelsWithStats(n.input(0), n.input(3));
   if (!c)
     return c.takeError();
   for (unsigned i : {1u, 2u})
@@ -337,18 +363,21 @@ llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleBatchNormTrain(const N
 }
 
 llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleBatchNormTrainGrad(const Node &n) {
-  auto c = bnChannels(n.input(0));
+  auto c = bnChannelsWithStats(n.input(0), n.input(3));
   if (!c)
     return c.takeError();
   if (auto e = expectType(n.input(1), TensorType(DType::F32, {*c}), "gamma"))
     return std::move(e);
   if (auto e = expectType(n.input(2), n.input(0)->type(), "gradient"))
     return std::move(e);
+  for (unsigned i : {4u, 5u})
+    if (auto e = expectType(n.input(i), TensorType(DType::F32, {*c}), "per-channel sum"))
+      return std::move(e);
   return Types{n.input(0)->type()};
 }
 
 llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleBatchNormGradGamma(const Node &n) {
-  auto c = bnChannels(n.input(0));
+  auto c = bnChannelsWithStats(n.input(0), n.input(2));
   if (!c)
     return c.takeError();
   if (auto e = expectType(n.input(1), n.input(0)->type(), "gradient"))
@@ -357,7 +386,7 @@ llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleBatchNormGradGamma(con
 }
 
 llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleBatchMean(const Node &n) {
-  auto c = bnChannels(n.input(0));
+  auto c = statsChannels(n.input(0));
   if (!c)
     return c.takeError();
   return Types{TensorType(DType::F32, {*c})};

@@ -110,8 +110,10 @@ void Autodiff::findPath() {
     const Node &n = **it;
     if (!llvm::any_of(n.results(), [&](const Value *r) { return bwd.count(r); }))
       continue;
-    for (const Value *in : n.inputs())
-      bwd.insert(in);
+    const ir::OpInfo &info = ir::opInfo(n.op());
+    for (unsigned i = 0; i < n.inputs().size(); ++i)
+      if (info.gradFlowsTo(i, n.inputs().size()))
+        bwd.insert(n.input(i));
     if (fwd.count(n.result()))
       rev.push_back(&n);
   }

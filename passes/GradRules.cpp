@@ -320,6 +320,7 @@ using ir::Layer;
 using ir::VariadicResults;
 using ir::NoGrad;
 using ir::OptionalLastInput;
+using ir::NoGradLastInput;
 #define OP(Enum, Name, NumInputs, Class, Flags)                                \
   static_assert((kRule<OpKind::Enum> != nullptr) == !((Flags) & NoGrad),   \
                 "gradient rule of op '" Name "' missing or not allowed (NoGrad)");

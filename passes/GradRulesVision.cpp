@@ -102,17 +102,22 @@ GradsOrErr gradRuleFlatten(Builder &b, const Node &n, Value *dy) {
 
 llvm::Expected<llvm::SmallVector<ir::Value *, 3>>
 gradRuleBatchNormTrain(ir::Builder &b, const ir::Node &n, ir::Value *dy) {
-  // dx through the batch statistics too (one kernel), dgamma = sum(dy*xhat),
-  // dbeta = sum(dy), both per channel.
+  // dgamma = sum(dy*xhat) and dbeta = sum(dy) per channel, then dx through
+  // the batch statistics too, from those two sums (one pass each). The
+  // statistics (input 3, batch_stats of x) get no gradient of their own.
   Chain c{b};
   ir::Attrs eps;
   eps.set("eps", n.attrs().getFloat("eps", 1e-5));
-  Value *dx = c.op(OpKind::BatchNormTrainGrad, {n.input(0), n.input(1), dy}, eps, dName(n, 0));
-  Value *dg = c.op(OpKind::BatchNormGradGamma, {n.input(0), dy}, eps, dName(n, 1));
+  Value *x = n.input(0), *stats = n.input(3);
+  if (!stats->def() || stats->def()->op() != OpKind::BatchStats || stats->def()->input(0) != x)
+    return ir::nodeError(n, b.graph(), "cannot differentiate batch_norm_train: its statistics %" +
+                                           stats->name() + " must be batch_stats(%" + x->name() +
+                                           ")");
+  Value *dg = c.op(OpKind::BatchNormGradGamma, {x, dy, stats}, eps, dName(n, 1));
   // dbeta: the sum over the channel axes that autodiff's unbroadcast builds
   // for a broadcast beta.
-  auto db = unbroadcast(b, dy, n.input(0)->type().rank() == 4 ? Shape{n.input(2)->type().shape[0], 1, 1}
-                                                              : n.input(2)->type().shape,
+  auto db = unbroadcast(b, dy, x->type().rank() == 4 ? Shape{n.input(2)->type().shape[0], 1, 1}
+                                                     : n.input(2)->type().shape,
                         dName(n, 2) + ".t");
   if (!db)
     return db.takeError();
@@ -121,7 +126,9 @@ gradRuleBatchNormTrain(ir::Builder &b, const ir::Node &n, ir::Value *dy) {
   Value *dbeta = (*db)->type().shape == n.input(2)->type().shape
                      ? *db
                      : c.op(OpKind::Reshape, {*db}, std::move(r), dName(n, 2));
-  return c.done({dx, dg, dbeta});
+  Value *dx = c.op(OpKind::BatchNormTrainGrad, {x, n.input(1), dy, stats, dg, dbeta}, eps,
+                   dName(n, 0));
+  return c.done({dx, dg, dbeta, nullptr});
 }
 
 } // namespace gradc::passes

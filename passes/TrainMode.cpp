@@ -7,16 +7,20 @@
 //
 //   batch_norm(x, gamma, beta, rm, rv), statistics per channel over every
 //   axis but 1 (N, H, W; M values, M known at run time):
-//     y = batch_norm_train(x, gamma, beta) = (x - mean) / sqrt(var + eps)
+//     stats = batch_stats(x)   (one pass: mean, biased and unbiased var)
+//     y = batch_norm_train(x, gamma, beta, stats) = (x - mean) / sqrt(var + eps)
 //         * gamma + beta, mean and biased var of the batch
 //   and records two param updates (graph.updates), PyTorch's rule:
-//     rm <- (1 - momentum) * rm + momentum * batch_mean(x)
-//     rv <- (1 - momentum) * rv + momentum * batch_var(x)   (unbiased: M-1)
+//     rm <- (1 - momentum) * rm + momentum * batch_mean(stats)
+//     rv <- (1 - momentum) * rv + momentum * batch_var(stats)   (unbiased: M-1)
 //   batch_norm_train's gradient rule gives dx through the batch statistics
-//   in one kernel. (A first version wrote the statistics as reduce_mean,
+//   in one kernel, from the statistics and the sums that dgamma and dbeta
+//   are. (A first version wrote the statistics as reduce_mean,
 //   sub, mul, ... and let autodiff differentiate them: the same numbers,
 //   but ~40 broadcast kernels per batch_norm that took LLVM minutes to
-//   compile for the resnet example.) rm and rv must be frozen params (`frozen: true`): buffers the
+//   compile for the resnet example; a second recomputed the statistics in
+//   every kernel that needed them, two to three more passes over x per
+//   layer.) rm and rv must be frozen params (`frozen: true`): buffers the
 //   step updates and --save-params writes (eval needs them), unlike
 //   optimizer state.
 //
@@ -124,10 +128,11 @@ private:
     Rewriter r(g, n);
     Attrs a;
     a.set("eps", eps);
-    Value *y = r.op(OpKind::BatchNormTrain, {x, gamma, beta}, std::move(a), base + ".train");
+    Value *stats = r.op(OpKind::BatchStats, {x}, {}, base + ".stats");
+    Value *y = r.op(OpKind::BatchNormTrain, {x, gamma, beta, stats}, std::move(a), base + ".train");
     // Running statistics, PyTorch's update (unbiased variance).
-    Value *mean = r.op(OpKind::BatchMean, {x}, {}, base + ".batch_mean");
-    Value *var = r.op(OpKind::BatchVar, {x}, {}, base + ".batch_var");
+    Value *mean = r.op(OpKind::BatchMean, {stats}, {}, base + ".batch_mean");
+    Value *var = r.op(OpKind::BatchVar, {stats}, {}, base + ".batch_var");
     Value *keep = r.scalar(1 - m, base + ".keep"), *mom = r.scalar(m, base + ".momentum");
     Value *rmNext = r.op(OpKind::Add, {r.op(OpKind::Mul, {rm, keep}), r.op(OpKind::Mul, {mean, mom})},
                          {}, rm->name() + ".next");

@@ -1,20 +1,23 @@
 //===- tests/numeric/BatchNormTest.cpp - training batch norm, JIT vs interpreter -===//
 //
 // The JIT's training batch-norm kernels (codegen/LowerNorm.cpp: one pass of
-// shifted sums in double, then an f32 apply) against the interpreter
-// (interp/KernelsNorm.cpp: two passes, everything in double), on data whose
-// channels have a large common offset: x = +-(1000 + 10c) + noise of std
-// 0.01. There sum(x^2)/M - mean^2 cancels 10^10-fold: the unshifted
-// one-pass formula, even in double, misses the variance by up to 9e-5
-// relative and fails 9 of these 10 tests (checked by setting K = 0); with
-// the shifted sums the statistics and grad_gamma equal the reference's to
-// the last f32 bit. Shapes: resnet's activations
+// shifted sums in double for batch_stats and batch_norm_grad_gamma, an f32
+// apply) against the interpreter (interp/KernelsNorm.cpp: two passes,
+// everything in double), on data whose channels have a large common
+// offset: x = +-(1000 + 10c) + noise of std 0.01. There sum(x^2)/M - mean^2
+// cancels 10^10-fold: the unshifted one-pass formula, even in double,
+// misses the variance by up to 9e-5 relative and fails the BatchStats
+// tests (checked by setting K = 0 in batch_stats); with the shifted sums
+// the statistics and grad_gamma equal the reference's to the last f32
+// bit. Every kernel after batch_stats gets the interpreter's statistics
+// (and sums), so each is checked on its own. Shapes: resnet's activations
 // [32, 16, 32, 32], and [5, 3, 7, 9], whose 63 pixels per run leave single
 // vectors and scalars after the kernels' vector blocks.
 //
 // Tolerances (|jit - ref| <= atol + rtol * |ref|):
-//   - batch_mean, batch_var, batch_norm_grad_gamma: the sums are exact up to
-//     double rounding, so the f32 result is the reference's to rtol 1e-6;
+//   - batch_stats, batch_norm_grad_gamma: the sums are exact up to double
+//     rounding, so the f32 result is the reference's to rtol 1e-6;
+//     batch_mean and batch_var read the statistics: rtol 1e-7;
 //   - batch_norm_train: y = ((x - K) - (mean - K)) * scale + beta in f32,
 //     with |xhat| up to ~4.5: a few f32 roundings of terms of that size,
 //     atol 1e-5 (measured 4.8e-7; 4e-3 with the unshifted formula);
@@ -71,49 +74,88 @@ class BatchNormOffset : public ::testing::TestWithParam<Case> {
 protected:
   /// Runs `op` on the JIT and the interpreter; inputs x (offset channels),
   /// then those `more` names: "gamma" (uniform [0.5, 1.5)), "beta" (uniform
-  /// [-1, 1)), "dy" (uniform [-0.7, 1.3): its mean is not 0).
-  std::pair<rt::Tensor, rt::Tensor> run(OpKind op, const std::vector<std::string> &more) {
+  /// [-1, 1)), "dy" (uniform [-0.7, 1.3): its mean is not 0), "stats" (the
+  /// interpreter's batch_stats of x), "dgamma" and "dbeta" (the
+  /// interpreter's sum(dy * xhat) and sum(dy)). Both get the same
+  /// statistics and sums, so each kernel is checked on its own.
+  std::pair<rt::Tensor, rt::Tensor> run(OpKind op, const std::vector<std::string> &more,
+                                        ir::Attrs attrs = {}) {
     const Case &c = GetParam();
     Shape xs = c.shape, cs{c.shape[1]};
     TensorRng rng(17);
-    std::vector<Operand> ops{operand(xs, offsetChannels(rng, bindBatch(xs, c.batch)))};
+    Operand x = operand(xs, offsetChannels(rng, bindBatch(xs, c.batch)));
+    Operand dy = operand(xs, rng.uniform(bindBatch(xs, c.batch), -0.7f, 1.3f));
+    Operand stats = operand(expectOk(runOneOp(OpKind::BatchStats, {x}, {}, c.batch)));
+    std::vector<Operand> ops{x};
     for (const std::string &m : more) {
       if (m == "gamma")
         ops.push_back(operand(rng.uniform(cs, 0.5f, 1.5f)));
       else if (m == "beta")
         ops.push_back(operand(rng.uniform(cs, -1, 1)));
+      else if (m == "dy")
+        ops.push_back(dy);
+      else if (m == "stats")
+        ops.push_back(stats);
+      else if (m == "dgamma")
+        ops.push_back(
+            operand(expectOk(runOneOp(OpKind::BatchNormGradGamma, {x, dy, stats}, {}, c.batch))));
+      else if (m == "dbeta")
+        ops.push_back(operand(channelSums(dy.value)));
       else
-        ops.push_back(operand(xs, rng.uniform(bindBatch(xs, c.batch), -0.7f, 1.3f)));
+        ADD_FAILURE() << "no operand " << m;
     }
     ExecutableFactory jit = [](const ir::Graph &g) { return codegen::compileGraph(g); };
-    rt::Tensor a = expectOk(runOneOp(op, ops, {}, c.batch, jit));
-    rt::Tensor e = expectOk(runOneOp(op, ops, {}, c.batch));
+    rt::Tensor a = expectOk(runOneOp(op, ops, attrs, c.batch, jit));
+    rt::Tensor e = expectOk(runOneOp(op, ops, attrs, c.batch));
     return {std::move(a), std::move(e)};
+  }
+
+  /// sum(t) per channel (axis 1), in double.
+  static rt::Tensor channelSums(const rt::Tensor &t) {
+    const Shape &s = t.shape();
+    int64_t channels = s[1], inner = t.numel() / (s[0] * channels);
+    std::vector<double> sum(size_t(channels), 0.0);
+    for (int64_t i = 0; i < t.numel(); ++i)
+      sum[size_t((i / inner) % channels)] += t.f32()[i];
+    rt::Tensor r(DType::F32, {channels});
+    for (int64_t ch = 0; ch < channels; ++ch)
+      r.f32()[ch] = static_cast<float>(sum[size_t(ch)]);
+    return r;
   }
 };
 
-TEST_P(BatchNormOffset, BatchMean) {
-  auto [a, e] = run(OpKind::BatchMean, {});
+TEST_P(BatchNormOffset, BatchStats) {
+  // K, mean - K, the biased and the unbiased variance.
+  auto [a, e] = run(OpKind::BatchStats, {});
   EXPECT_TRUE(allClose(a, e, 1e-6, 0));
 }
 
-TEST_P(BatchNormOffset, BatchVar) {
-  auto [a, e] = run(OpKind::BatchVar, {});
-  EXPECT_TRUE(allClose(a, e, 1e-6, 0));
+TEST_P(BatchNormOffset, BatchMeanAndVar) {
+  // K + (mean - K) and the unbiased variance, from the same statistics.
+  for (OpKind op : {OpKind::BatchMean, OpKind::BatchVar}) {
+    const Case &c = GetParam();
+    TensorRng rng(17);
+    Operand x = operand(c.shape, offsetChannels(rng, bindBatch(c.shape, c.batch)));
+    ExecutableFactory jit = [](const ir::Graph &g) { return codegen::compileGraph(g); };
+    Operand stats = operand(expectOk(runOneOp(OpKind::BatchStats, {x}, {}, c.batch)));
+    rt::Tensor a = expectOk(runOneOp(op, {stats}, {}, c.batch, jit));
+    rt::Tensor e = expectOk(runOneOp(op, {stats}, {}, c.batch));
+    EXPECT_TRUE(allClose(a, e, 1e-7, 0)) << ir::opName(op).str();
+  }
 }
 
 TEST_P(BatchNormOffset, BatchNormTrain) {
-  auto [a, e] = run(OpKind::BatchNormTrain, {"gamma", "beta"});
+  auto [a, e] = run(OpKind::BatchNormTrain, {"gamma", "beta", "stats"});
   EXPECT_TRUE(allClose(a, e, 0, 1e-5));
 }
 
 TEST_P(BatchNormOffset, BatchNormTrainGrad) {
-  auto [a, e] = run(OpKind::BatchNormTrainGrad, {"gamma", "dy"});
+  auto [a, e] = run(OpKind::BatchNormTrainGrad, {"gamma", "dy", "stats", "dgamma", "dbeta"});
   EXPECT_TRUE(allClose(a, e, 0, 1e-5 * maxAbs(e)));
 }
 
 TEST_P(BatchNormOffset, BatchNormGradGamma) {
-  auto [a, e] = run(OpKind::BatchNormGradGamma, {"dy"});
+  auto [a, e] = run(OpKind::BatchNormGradGamma, {"dy", "stats"});
   EXPECT_TRUE(allClose(a, e, 1e-6, 0));
 }
 

@@ -346,18 +346,23 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
        {1e-5, 1e-5}},
   };
   // Training batch norm kernels: double sums over a channel's N*H*W values,
-  // an f32 apply (tests/numeric/BatchNormTest.cpp has data with a large offset).
+  // an f32 apply (tests/numeric/BatchNormTest.cpp has data with a large
+  // offset). The kernels that take batch_stats' [4, C] get any statistics:
+  // rows K, mean - K, var, unbiased var all in [0.5, 2).
   for (Shape xs : {Shape{N, 3, 4, 5}, Shape{N, 7}, Shape{N, 16, 32, 32}}) {
     std::string what = shapeToString(xs);
-    Shape c{xs[1]};
+    Shape c{xs[1]}, st{4, xs[1]};
     Tol tol = sumOf(5 * 20, 3);
+    r[OpKind::BatchStats].push_back({what, {uni(xs, -2, 3)}, {}, tol});
     r[OpKind::BatchNormTrain].push_back(
-        {what, {uni(xs, -2, 3), uni(c), uni(c)}, attrs({{"eps", 1e-3}}), tol});
-    r[OpKind::BatchNormTrainGrad].push_back({what, {uni(xs, -2, 3), uni(c), uni(xs)}, {}, tol});
-    r[OpKind::BatchNormGradGamma].push_back({what, {uni(xs, -2, 3), uni(xs)}, {}, tol});
-    r[OpKind::BatchMean].push_back({what, {uni(xs, -2, 3)}, {}, tol});
-    r[OpKind::BatchVar].push_back({what, {uni(xs, -2, 3)}, {}, tol});
+        {what, {uni(xs, -2, 3), uni(c), uni(c), uni(st, 0.5f, 2)}, attrs({{"eps", 1e-3}}), tol});
+    r[OpKind::BatchNormTrainGrad].push_back(
+        {what, {uni(xs, -2, 3), uni(c), uni(xs), uni(st, 0.5f, 2), uni(c), uni(c)}, {}, tol});
+    r[OpKind::BatchNormGradGamma].push_back(
+        {what, {uni(xs, -2, 3), uni(xs), uni(st, 0.5f, 2)}, {}, tol});
   }
+  r[OpKind::BatchMean].push_back({"[4,7]", {uni({4, 7}, -2, 3)}, {}, kExact});
+  r[OpKind::BatchVar].push_back({"[4,7]", {uni({4, 7}, 0.5f, 2)}, {}, kExact});
   r[OpKind::Dropout] = {{"[N,37] p 0.5", {uni({N, 37})}, attrs({{"p", 0.5}}), kExact}};
   r[OpKind::DropoutTrain] = {
       {"[N,37] p 0.5 seed 3", {uni({N, 37}), uni({}, 1, 5000)},
@@ -563,7 +568,7 @@ TEST(JitTargets, FallbackCpusAgreeWithInterpreter) {
   const OpKind ops[] = {OpKind::MatMul,  OpKind::Exp,       OpKind::Log,
                         OpKind::Tanh,    OpKind::Sigmoid,   OpKind::Softmax,
                         OpKind::ReduceSum, OpKind::SoftmaxCrossEntropyGrad,
-                        OpKind::BatchVar, OpKind::BatchNormTrainGrad,
+                        OpKind::BatchStats, OpKind::BatchNormGradGamma,
                         // Direct convs: rows of 16 and 32 are 2 and 4
                         // vectors of 8, or 4 and 8 (im2col) vectors of 4.
                         OpKind::Conv2d, OpKind::Conv2dGradInput, OpKind::Conv2dGradWeight};

@@ -361,7 +361,7 @@ TEST_F(Threads, MatMulKernelCallsThePool) {
 /// y = op(x0, x1, ...) on random inputs, at `batch`: bitwise the same for 1,
 /// 2 and 3 threads, and within (rtol, atol) of the interpreter.
 void checkMap(OpKind op, const std::vector<Shape> &shapes, int64_t batch, double rtol,
-              double atol, const ir::Attrs &opAttrs = {}) {
+              double atol, const ir::Attrs &opAttrs = {}, float lo = -2, float hi = 2) {
   SCOPED_TRACE(std::string(ir::opName(op)) + " at batch " + std::to_string(batch));
   GraphMaker gm;
   std::vector<ir::Value *> ins;
@@ -376,7 +376,7 @@ void checkMap(OpKind op, const std::vector<Shape> &shapes, int64_t batch, double
   TensorRng rng(static_cast<uint64_t>(op) * 7 + batch);
   std::vector<std::pair<std::string, rt::Tensor>> inputs;
   for (size_t i = 0; i < shapes.size(); ++i)
-    inputs.emplace_back(operandName(i), rng.uniform(bindBatch(shapes[i], batch), -2, 2));
+    inputs.emplace_back(operandName(i), rng.uniform(bindBatch(shapes[i], batch), lo, hi));
   expectSameForAnyThreadCount(*exe, *ref, batch, inputs, "y", rtol, atol);
 }
 
@@ -532,6 +532,12 @@ TEST_F(Threads, VisionKernelsAreBitwiseTheSameForAnyThreadCount) {
            1e-4, pad1);
   checkMap(OpKind::Conv2dGradWeight, {{N, 8, 16, 16}, {N, 8, 16, 16}, {8, 8, 3, 3}}, 13, 1e-5,
            2e-3, pad1);
-  checkMap(OpKind::BatchNormTrain, {{N, 16, 8, 8}, {16}, {16}}, 13, 1e-5, 1e-5);
-  checkMap(OpKind::BatchNormTrainGrad, {{N, 16, 8, 8}, {16}, {N, 16, 8, 8}}, 13, 1e-5, 1e-5);
+  // Batch norm, values in [0.5, 2) (the statistics' variances too).
+  checkMap(OpKind::BatchStats, {{N, 16, 8, 8}}, 13, 1e-5, 1e-6, {}, 0.5f, 2);
+  checkMap(OpKind::BatchNormGradGamma, {{N, 16, 8, 8}, {N, 16, 8, 8}, {4, 16}}, 13, 1e-5, 1e-5, {},
+           0.5f, 2);
+  checkMap(OpKind::BatchNormTrain, {{N, 16, 8, 8}, {16}, {16}, {4, 16}}, 13, 1e-5, 1e-5, {}, 0.5f,
+           2);
+  checkMap(OpKind::BatchNormTrainGrad,
+           {{N, 16, 8, 8}, {16}, {N, 16, 8, 8}, {4, 16}, {16}, {16}}, 13, 1e-5, 1e-5, {}, 0.5f, 2);
 }

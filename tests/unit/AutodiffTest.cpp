@@ -375,6 +375,7 @@ std::vector<RuleCase> ruleCases() {
   c.push_back({"global_avg_pool", OpKind::GlobalAvgPool, {tf({2, 3, 4, 4})}, {}});
   c.push_back({"flatten", OpKind::Flatten, {tf({2, 3, 4})}, {}});
   c.push_back({"dropout", OpKind::Dropout, {tf({2, 3})}, {}});
+  // (x, gamma, beta); the test adds batch_stats(x) as the fourth input.
   c.push_back({"batch_norm_train", OpKind::BatchNormTrain, {tf({4, 2, 2, 3}), tf({2}), tf({2})},
                {}});
   c.push_back({"dropout_train", OpKind::DropoutTrain, {tf({2, 3}), tf({})}, {}});
@@ -412,6 +413,31 @@ bool isParamOperand(const RuleCase &rc, size_t i) {
   return rc.inputs[i].dtype == DType::F32 && !(rc.op == OpKind::DropoutTrain && i == 1);
 }
 
+TEST(GradRules, BatchNormTrainNeedsTheStatisticsOfItsInput) {
+  // The rule differentiates through the statistics as functions of x, so
+  // statistics of another value (or fed from outside) are refused, and no
+  // gradient flows into them.
+  for (bool ofOther : {false, true}) {
+    G t;
+    Value *x = t.g.addParam("x", TensorType(DType::F32, {4, 2, 3, 3}), {});
+    Value *other = t.g.addInput("other", TensorType(DType::F32, {4, 2, 3, 3}));
+    Value *gamma = t.g.addParam("gamma", TensorType(DType::F32, {2}), {});
+    Value *beta = t.g.addParam("beta", TensorType(DType::F32, {2}), {});
+    Value *stats = t.op(OpKind::BatchStats, {ofOther ? other : x}, "stats");
+    Value *y = t.op(OpKind::BatchNormTrain, {x, gamma, beta, stats}, "y");
+    t.g.loss = t.op(OpKind::ReduceSum, {y}, "loss");
+    auto e = autodiff(t.g);
+    if (!ofOther) {
+      ASSERT_TRUE(expectOk(std::move(e)));
+      EXPECT_EQ(t.g.gradientOf(x)->def()->op(), OpKind::BatchNormTrainGrad);
+      continue;
+    }
+    ASSERT_FALSE(bool(e));
+    std::string msg = llvm::toString(e.takeError());
+    EXPECT_NE(msg.find("statistics %stats must be batch_stats(%x)"), std::string::npos) << msg;
+  }
+}
+
 TEST(GradRules, EveryRuleGivesInputShapedGradients) {
   std::set<OpKind> covered;
   for (const RuleCase &rc : ruleCases()) {
@@ -424,7 +450,10 @@ TEST(GradRules, EveryRuleGivesInputShapedGradients) {
                         ? t.g.addParam(name, rc.inputs[i], {})
                         : t.g.addInput(name, rc.inputs[i]));
     }
-    Value *r = t.op(rc.op, ins, "r", rc.attrs);
+    std::vector<Value *> opIns = ins;
+    if (rc.op == OpKind::BatchNormTrain) // its statistics, derived from x
+      opIns.push_back(t.op(OpKind::BatchStats, {ins[0]}, "stats"));
+    Value *r = t.op(rc.op, opIns, "r", rc.attrs);
     t.g.loss = r->type().isScalar() ? r : t.op(OpKind::ReduceSum, {r}, "loss");
     ASSERT_TRUE(expectOk(autodiff(t.g)));
     size_t numParams = 0;
@@ -533,7 +562,10 @@ TEST(AutodiffNumeric, EveryRuleMatchesFiniteDifferences) {
                         ? t.g.addParam(name, rc.inputs[i], {})
                         : t.g.addInput(name, rc.inputs[i]));
     }
-    Value *r = t.op(rc.op, ins, "r", rc.attrs);
+    std::vector<Value *> opIns = ins;
+    if (rc.op == OpKind::BatchNormTrain) // its statistics, derived from x
+      opIns.push_back(t.op(OpKind::BatchStats, {ins[0]}, "stats"));
+    Value *r = t.op(rc.op, opIns, "r", rc.attrs);
     t.g.loss = r->type().isScalar() ? r : t.op(OpKind::ReduceSum, {r}, "loss");
     ASSERT_TRUE(expectOk(autodiff(t.g)));
     auto base = runStep(t.g, 1, feed);
