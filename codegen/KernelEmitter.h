@@ -111,6 +111,14 @@ public:
   void setTileEpilogue(const TileEpilogue *e) { tileEpilogue_ = e; }
   const TileEpilogue *tileEpilogue() const { return tileEpilogue_; }
 
+  /// An element epilogue (fusion): a per-element kernel (batch_norm_train's
+  /// apply) calls it with each result y it computes, at flat index idx, in
+  /// place of storing y; the epilogue stores the group's outputs.
+  using ElementEpilogue =
+      std::function<void(KernelCtx &k, llvm::Value *idx, llvm::Value *y)>;
+  void setElementEpilogue(const ElementEpilogue *e) { elementEpilogue_ = e; }
+  const ElementEpilogue *elementEpilogue() const { return elementEpilogue_; }
+
   /// Marks pointer arguments that always hold the same address: a result
   /// computed in place of an input (plan-memory), or an epilogue's output in
   /// place of the product. `canon[a]` is the first pointer argument (inputs,
@@ -248,6 +256,7 @@ private:
   void applySharing();
   ElementScope *elementScope_ = nullptr;
   const TileEpilogue *tileEpilogue_ = nullptr;
+  const ElementEpilogue *elementEpilogue_ = nullptr;
 };
 
 } // namespace gradc::codegen

@@ -433,7 +433,11 @@ llvm::Error lowerBatchNormTrain(KernelCtx &k, const ir::Node &n) {
         Value *scale = coefficient(p, coef, 2), *shift = coefficient(p, coef, 3);
         runLoop(p, cs, base, [&](Value *i) {
           Value *xc = centered(p, p.load(p.in(0), i), K, meanK);
-          p.store(b.CreateFAdd(b.CreateFMul(xc, scale), shift), p.out(), i);
+          Value *y = b.CreateFAdd(b.CreateFMul(xc, scale), shift);
+          if (const KernelCtx::ElementEpilogue *epilogue = p.elementEpilogue())
+            (*epilogue)(p, i, y); // a fusion group's maps (a ReLU, a residual add)
+          else
+            p.store(y, p.out(), i);
         });
       });
   return llvm::Error::success();

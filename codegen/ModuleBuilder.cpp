@@ -234,7 +234,7 @@ std::vector<const ir::Value *> headGroupInputs(const ir::FusionGroup &grp,
     });
     if (!readByMap)
       continue;
-    auto read = ir::epilogueRead(v->type().shape, grp.shape());
+    auto read = ir::epilogueRead(v->type().shape, grp.shape(), grp.head->op());
     assert(read && "the verifier checks epilogue operands");
     if (epilogue)
       epilogue->push_back({v, static_cast<unsigned>(ins.size()), *read});
@@ -243,10 +243,40 @@ std::vector<const ir::Value *> headGroupInputs(const ir::FusionGroup &grp,
   return ins;
 }
 
+/// Fills the kernel of a group headed by an element-wise kernel
+/// (batch_norm_train): the head's own lowering, with an element epilogue
+/// that computes the maps on each result and stores the group's outputs
+/// (the head's result among them only when read outside the group).
+llvm::Error emitElementHeadGroupKernel(KernelCtx &k, const ir::FusionGroup &grp,
+                                       const ir::Graph &g) {
+  std::vector<EpilogueOperand> operands;
+  headGroupInputs(grp, &operands);
+  llvm::Error err = llvm::Error::success();
+  KernelCtx::ElementEpilogue epilogue = [&](KernelCtx &p, llvm::Value *idx, llvm::Value *y) {
+    llvm::DenseMap<const ir::Value *, llvm::Value *> elem;
+    elem[grp.head->result()] = y;
+    for (const EpilogueOperand &o : operands)
+      elem[o.value] = p.load(p.in(o.arg), o.read == ir::EpilogueRead::Full ? idx : p.i64c(0));
+    emitMembers(p, grp, g, elem, err);
+    for (unsigned out = 0; out < grp.outputs.size(); ++out)
+      p.store(elem.lookup(grp.outputs[out]), p.out(out), idx);
+  };
+  k.setElementEpilogue(&epilogue);
+  llvm::Error e = loweringFor(grp.head->op())(k, *grp.head);
+  k.setElementEpilogue(nullptr);
+  if (e) {
+    llvm::consumeError(std::move(err));
+    return ir::nodeError(*grp.head, g, "cannot generate code: " + llvm::toString(std::move(e)));
+  }
+  return err;
+}
+
 /// Fills the kernel of a group headed by a matmul: the head's own lowering,
 /// with a tile epilogue that reads each stored tile of the product back
 /// (output 0), computes the maps on it and stores the other outputs.
 llvm::Error emitHeadGroupKernel(KernelCtx &k, const ir::FusionGroup &grp, const ir::Graph &g) {
+  if (!ir::headStoresResult(grp.head->op()))
+    return emitElementHeadGroupKernel(k, grp, g);
   std::vector<EpilogueOperand> operands;
   headGroupInputs(grp, &operands);
   llvm::Error err = llvm::Error::success();

@@ -39,14 +39,17 @@ bool isFusibleMap(OpKind op) {
   }
 }
 
-bool isEpilogueHead(OpKind op) { return op == OpKind::MatMul; }
+bool isEpilogueHead(OpKind op) { return op == OpKind::MatMul || op == OpKind::BatchNormTrain; }
 
-std::optional<EpilogueRead> epilogueRead(const Shape &operand, const Shape &group) {
+bool headStoresResult(OpKind head) { return head == OpKind::MatMul; }
+
+std::optional<EpilogueRead> epilogueRead(const Shape &operand, const Shape &group, OpKind head) {
   if (operand == group)
     return EpilogueRead::Full;
   if (llvm::all_of(operand, [](int64_t d) { return d == 1; }))
     return EpilogueRead::Scalar;
-  if (!operand.empty() && !group.empty() && operand.back() == group.back() &&
+  if (head == OpKind::MatMul && !operand.empty() && !group.empty() &&
+      operand.back() == group.back() &&
       operand.size() <= group.size() &&
       llvm::all_of(llvm::ArrayRef<int64_t>(operand).drop_back(),
                    [](int64_t d) { return d == 1; }))
@@ -87,7 +90,8 @@ std::vector<FusionGroup> collectFusionGroups(const Graph &g) {
   for (FusionGroup &grp : groups) {
     if (!isFusibleMap(grp.members.front()->op())) {
       grp.head = grp.members.front();
-      grp.outputs.push_back(grp.head->result());
+      if (headStoresResult(grp.head->op()))
+        grp.outputs.push_back(grp.head->result());
     }
     llvm::DenseSet<const Value *> defined, seen;
     for (const Node *m : grp.members)
@@ -99,7 +103,7 @@ std::vector<FusionGroup> collectFusionGroups(const Graph &g) {
           grp.inputs.push_back(in);
     for (const Node *m : grp.members)
       for (const Value *r : m->results()) {
-        if (m == grp.head)
+        if (m == grp.head && headStoresResult(m->op()))
           continue; // already first
         bool outside = readAfterStep(g, r);
         for (int32_t reader : readers.lookup(r))

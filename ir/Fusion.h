@@ -16,6 +16,10 @@
 // (bias add, activation, residual add, even an optimizer update of the
 // product's shape). Their other operands must be of the group's shape, a row
 // broadcast along the last dimension (a bias), or a scalar (epilogueRead).
+// A batch_norm_train may head a group too: its apply pass hands each
+// normalized element to the maps (the ReLU after it, a residual add), so
+// its result is stored only when something outside the group reads it;
+// their other operands must be of the group's shape or scalars.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -35,15 +39,21 @@ bool isFusibleMap(OpKind op);
 
 /// True for ops that may head a fusion group (its first member, with
 /// maps after it as the epilogue of its kernel): matmul, whose GEMM runs the
-/// epilogue on every tile of its result while the tile is in cache.
+/// epilogue on every tile of its result while the tile is in cache, and
+/// batch_norm_train, whose apply runs it on every element it computes.
 bool isEpilogueHead(OpKind op);
+/// True when a head always stores its result (the GEMM stores each tile and
+/// the epilogue reads it back); otherwise the result is one of the group's
+/// outputs only when read outside the group, like a map's.
+bool headStoresResult(OpKind head);
 
 /// How an epilogue reads an operand of a group whose shape S = [..., Nn] is
 /// viewed as C[M, Nn]: the whole shape S (element (i, j)), a row broadcast
 /// along every dimension but the last ([Nn], [1, Nn]: element j), or one
-/// scalar. Other broadcasts have no epilogue form.
+/// scalar. Other broadcasts have no epilogue form; a batch_norm_train head's
+/// epilogue reads no rows.
 enum class EpilogueRead { Full, Row, Scalar };
-std::optional<EpilogueRead> epilogueRead(const Shape &operand, const Shape &group);
+std::optional<EpilogueRead> epilogueRead(const Shape &operand, const Shape &group, OpKind head);
 
 struct FusionGroup {
   int32_t id = Node::kNoGroup;
@@ -52,8 +62,8 @@ struct FusionGroup {
   /// Values the members read that no member defines, in first-read order.
   std::vector<const Value *> inputs;
   /// Member results read outside the group, in schedule order; with a
-  /// head, the head's result first (always materialized: its GEMM stores
-  /// the tiles the epilogue reads back).
+  /// matmul head, the head's result first (always materialized: its GEMM
+  /// stores the tiles the epilogue reads back, headStoresResult).
   std::vector<const Value *> outputs;
   /// The epilogue head (isEpilogueHead) when the first member is not a map.
   const Node *head = nullptr;

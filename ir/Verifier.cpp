@@ -280,7 +280,7 @@ private:
                                        "g{1}: only a group's head has an epilogue",
                                        n.info().name, n.group)
                              : formatv("op '{0}' cannot be in fusion group g{1}: only "
-                                       "elementwise maps fuse (after a matmul head)",
+                                       "elementwise maps fuse (after a matmul or batch_norm_train head)",
                                        n.info().name, n.group));
       if (closed.contains(n.group))
         return nodeError(n, g_, formatv("fusion group g{0} is not contiguous in the "
@@ -308,13 +308,16 @@ private:
         bool readByMap = llvm::any_of(grp.members, [&](const Node *m) {
           return m != grp.head && llvm::is_contained(m->inputs(), in);
         });
-        if (readByMap && in->type().known && !epilogueRead(in->type().shape, grp.shape()))
+        if (readByMap && in->type().known &&
+            !epilogueRead(in->type().shape, grp.shape(), grp.head->op()))
           return nodeError(*grp.head, g_,
                            formatv("fusion group g{0} reads {1} ({2}) in its epilogue, which "
-                                   "needs the group's shape {3}, a row broadcast along the "
-                                   "last dimension, or a scalar",
+                                   "needs the group's shape {3}{4} or a scalar",
                                    grp.id, ref(*in), in->type().str(),
-                                   shapeToString(grp.shape())));
+                                   shapeToString(grp.shape()),
+                                   grp.head->op() == OpKind::MatMul
+                                       ? ", a row broadcast along the last dimension,"
+                                       : ""));
       }
     }
     return llvm::Error::success();

@@ -21,13 +21,13 @@
 // after it (delays(): that would stretch the lifetimes of its inputs).
 // Groups left with one member are no groups.
 //
-// Epilogues: a matmul may head a group (ir/Fusion.h). It starts a group of
-// its own like a map but never joins its operands' groups; maps of its
-// result's shape merge into it as above, when the merged group keeps one
-// head, the head reads nothing the group computes, and every other operand
-// of the maps has a form the epilogue reads (the group's shape, a row
-// broadcast such as a bias, a scalar). A head with no map after it is no
-// group.
+// Epilogues: a matmul or a batch_norm_train may head a group
+// (ir/Fusion.h). It starts a group of its own like a map but never joins
+// its operands' groups; maps of its result's shape merge into it as above,
+// when the merged group keeps one head, the head reads nothing the group
+// computes, and every other operand of the maps has a form the epilogue
+// reads (the group's shape, a row broadcast such as a bias after a
+// matmul, a scalar). A head with no map after it is no group.
 //
 // Then the schedule is reordered so that each group is one contiguous run:
 // a topological sort of groups and single nodes (the merge check keeps that
@@ -114,7 +114,7 @@ public:
   }
 
 private:
-  /// A matmul whose result may take an epilogue.
+  /// A matmul or batch_norm_train whose result may take an epilogue.
   static bool canHead(const Node &n) {
     if (!ir::isEpilogueHead(n.op()) || n.results().size() != 1)
       return false;
@@ -140,7 +140,7 @@ private:
       for (const Node *m : groups_[grp])
         for (const Value *in : m->inputs()) {
           if (m == head ? inside(in)
-                        : !inside(in) && !ir::epilogueRead(in->type().shape, shape))
+                        : !inside(in) && !ir::epilogueRead(in->type().shape, shape, head->op()))
             return false;
         }
     return true;

@@ -160,8 +160,12 @@ static GradsOrErr gradRuleNeg(Builder &b, const Node &n, Value *dy) {
 }
 
 static GradsOrErr gradRuleRelu(Builder &b, const Node &n, Value *dy) {
+  // relu_grad(y, dy) = dy * (y > 0) with y = relu(x): y > 0 exactly when
+  // x > 0. Reading the result rather than x lets x die at the relu, so x
+  // needs no memory when it is computed in the relu's fusion group (the
+  // bias add before it, batch norm's apply).
   Emitter e(b);
-  return e.done({e.op(OpKind::ReluGrad, {n.input(0), dy}, {}, dName(n, 0))});
+  return e.done({e.op(OpKind::ReluGrad, {n.result(), dy}, {}, dName(n, 0))});
 }
 
 static GradsOrErr gradRuleSigmoid(Builder &b, const Node &n, Value *dy) {

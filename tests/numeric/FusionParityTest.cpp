@@ -21,13 +21,17 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/Jit.h"
 #include "frontend/ModelLoader.h"
+#include "interp/Interpreter.h"
+#include "ir/Parser.h"
 #include "ir/Fusion.h"
 #include "passes/PassManager.h"
 #include "runtime/Hyper.h"
 #include "runtime/Session.h"
 #include "tests/TestUtil.h"
+#include "tests/numeric/NumericUtil.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -235,6 +239,37 @@ TEST(FusionParity, EveryExampleIsCovered) {
                                      "resnet",    "two_layer",      "xor"};
   std::sort(listed.begin(), listed.end());
   EXPECT_EQ(found, listed);
+}
+
+TEST(FusionParity, BatchNormHeadsMatchTheInterpreter) {
+  // batch_norm_train heading groups (tests/lit/fuse/batch-norm.gir): a ReLU;
+  // a residual add, a ReLU and a scaling; and a result that is also read
+  // outside its group, so stored as well. The fused JIT against the
+  // interpreter on the same graph, at batch 1 and 6.
+  auto buffer = llvm::MemoryBuffer::getFile(test::sourcePath("tests/lit/fuse/batch-norm.gir"));
+  ASSERT_TRUE(bool(buffer));
+  auto g = expectOk(ir::parseGraph((*buffer)->getBuffer(), "batch-norm.gir"));
+  passes::PassManager pm({}, llvm::nulls(), llvm::errs());
+  expectOk(pm.setPipeline({"infer-shapes", "fuse", "plan-memory"}));
+  passes::PassContext ctx;
+  expectOk(pm.run(*g, ctx));
+  ASSERT_EQ(ir::collectFusionGroups(*g).size(), 2u);
+  auto jit = expectOk(codegen::compileGraph(*g));
+  auto ref = interp::makeInterpreter(*g);
+  for (int64_t batch : {1, 6}) {
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    test::TensorRng rng(5);
+    test::BoundBuffers a(*jit, batch), e(*ref, batch);
+    for (const char *name : {"x", "row", "g", "b"}) {
+      rt::Tensor v = rng.uniform(a.get(name).shape(), name[0] == 'g' ? 0.5f : -2, 2);
+      a.set(name, v);
+      e.set(name, v);
+    }
+    expectOk(a.run());
+    expectOk(e.run());
+    for (const char *name : {"z", "u"})
+      EXPECT_TRUE(test::allClose(a.get(name), e.get(name), 1e-5, 1e-5)) << name;
+  }
 }
 
 } // namespace
