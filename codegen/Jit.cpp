@@ -11,6 +11,17 @@
 // the LLJIT (which owns the code) and a copy of the buffer descriptions; it
 // does not keep the graph.
 //
+// Machine code: instruction selection and register allocation take about as
+// long as the O3 pipeline, function by function, so they run on several
+// threads. The optimized module is split into parts (llvm::SplitModule,
+// functions dealt round-robin by size; a function called from another part
+// becomes a hidden external symbol), each part goes through bitcode into a
+// context of its own (an LLVMContext is not thread-safe), a thread per part
+// emits its object file, and the LLJIT links the objects. Optimizing the
+// parts separately would save more, but the O3 pipeline's interprocedural
+// passes (constants into the shared GEMM micro-kernels) then see only
+// their part, so optimization stays one pass over the whole module.
+//
 //===----------------------------------------------------------------------===//
 #include "codegen/Jit.h"
 
@@ -22,12 +33,19 @@
 #include "ir/BufferLayout.h"
 #include "runtime/ThreadPool.h"
 
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/ExecutionEngine/Orc/ThreadSafeModule.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/Support/SmallVectorMemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
 
+#include <algorithm>
 #include <chrono>
+#include <thread>
 
 namespace gradc::codegen {
 
@@ -87,6 +105,68 @@ llvm::Error checkTypesKnown(const ir::Graph &g) {
   return llvm::Error::success();
 }
 
+/// Object files for `m` (optimized): one, or `parts` compiled on as many
+/// threads (see the header).
+llvm::Expected<std::vector<std::unique_ptr<llvm::MemoryBuffer>>>
+emitObjects(std::unique_ptr<llvm::Module> m, const llvm::orc::JITTargetMachineBuilder &jtmb,
+            unsigned parts) {
+  std::vector<llvm::SmallVector<char, 0>> bitcode;
+  if (parts > 1) {
+    llvm::SplitModule(*m, parts, [&](std::unique_ptr<llvm::Module> part) {
+      bitcode.emplace_back();
+      llvm::raw_svector_ostream os(bitcode.back());
+      llvm::WriteBitcodeToFile(*part, os);
+    }, /*PreserveLocals=*/false, /*RoundRobin=*/true);
+    m.reset();
+  }
+  const size_t count = parts > 1 ? bitcode.size() : 1;
+  std::vector<llvm::SmallVector<char, 0>> objects(count);
+  std::vector<std::string> errors(count);
+  auto compile = [&](size_t i) {
+    llvm::LLVMContext ctx;
+    std::unique_ptr<llvm::Module> own;
+    llvm::Module *part = m.get();
+    if (!part) {
+      auto parsed = llvm::parseBitcodeFile(
+          llvm::MemoryBufferRef(llvm::StringRef(bitcode[i].data(), bitcode[i].size()), "part"),
+          ctx);
+      if (!parsed) {
+        errors[i] = llvm::toString(parsed.takeError());
+        return;
+      }
+      own = std::move(*parsed);
+      part = own.get();
+    }
+    llvm::orc::JITTargetMachineBuilder builder = jtmb; // createTargetMachine is not const
+    auto tm = builder.createTargetMachine();
+    if (!tm) {
+      errors[i] = llvm::toString(tm.takeError());
+      return;
+    }
+    llvm::raw_svector_ostream os(objects[i]);
+    llvm::legacy::PassManager pm;
+    if ((*tm)->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+      errors[i] = "the target cannot emit object files";
+      return;
+    }
+    pm.run(*part);
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < count; ++i)
+    threads.emplace_back(compile, i);
+  compile(0);
+  for (std::thread &t : threads)
+    t.join();
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> out;
+  for (size_t i = 0; i < count; ++i) {
+    if (!errors[i].empty())
+      return err("cannot generate machine code: " + errors[i]);
+    out.push_back(std::make_unique<llvm::SmallVectorMemoryBuffer>(
+        std::move(objects[i]), "gradc-step-part" + std::to_string(i), false));
+  }
+  return out;
+}
+
 } // namespace
 
 llvm::Expected<std::unique_ptr<rt::Executable>> compileGraph(const ir::Graph &g,
@@ -125,6 +205,15 @@ llvm::Expected<std::unique_ptr<rt::Executable>> compileGraph(const ir::Graph &g,
   }
   lap(nullptr); // printing is no phase of compiling
 
+  unsigned parts = opts.compileThreads
+                       ? opts.compileThreads
+                       : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  auto objects = emitObjects(std::move(*module), *jtmb, parts);
+  if (!objects)
+    return objects.takeError();
+  if (times)
+    times->objects = static_cast<unsigned>(objects->size());
+
   auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
   if (!jit)
     return jit.takeError();
@@ -143,9 +232,9 @@ llvm::Expected<std::unique_ptr<rt::Executable>> compileGraph(const ir::Graph &g,
   if (auto e = dylib.define(llvm::orc::absoluteSymbols(std::move(runtime))))
     return e;
 
-  if (auto e = (*jit)->addIRModule(
-          llvm::orc::ThreadSafeModule(std::move(*module), std::move(ctx))))
-    return e;
+  for (auto &object : *objects)
+    if (auto e = (*jit)->addObjectFile(std::move(object)))
+      return e;
   auto addr = (*jit)->lookup(kStepFunctionName);
   if (!addr)
     return addr.takeError();

@@ -25,6 +25,9 @@ namespace gradc::codegen {
 /// register allocation, linking in the JIT).
 struct CompileTimes {
   double buildIR = 0, optimize = 0, machineCode = 0;
+  /// The object files the last compile's machine code went into, each
+  /// emitted on its own thread (CodegenOptions::compileThreads).
+  unsigned objects = 0;
   double total() const { return buildIR + optimize + machineCode; }
 };
 
@@ -38,6 +41,10 @@ struct CodegenOptions {
   std::string cpu;
   /// If set, the seconds (wall) of each phase are added to it.
   CompileTimes *times = nullptr;
+  /// Threads for machine code generation: the optimized module is split
+  /// into this many parts, each compiled on its own thread (Jit.cpp).
+  /// 0 = the machine's cores (at most 8); 1 = one module, no split.
+  unsigned compileThreads = 0;
 };
 
 /// Compiles `g`. The returned executable does not reference the graph.

@@ -10,6 +10,9 @@
 // max(1, max |unfused|). Not bit for bit: a fused loop may contract a
 // multiply and an add of two former kernels into one fma.
 //
+// (Also here, for its seeded runs: CompileThreads, the same step compiled
+// as one module and split into parts for parallel code generation.)
+//
 // One exception, for a reason of arithmetic rather than fusion: a param
 // whose gradient is rounding noise (max |g| < 1e-6; gpt's attention key
 // biases and resnet's conv biases before a BatchNorm, whose exact gradient
@@ -239,6 +242,31 @@ TEST(FusionParity, EveryExampleIsCovered) {
                                      "resnet",    "two_layer",      "xor"};
   std::sort(listed.begin(), listed.end());
   EXPECT_EQ(found, listed);
+}
+
+TEST(CompileThreads, ModuleSplitIntoPartsRunsBitwiseTheSame) {
+  // codegen/Jit.cpp splits the optimized module into parts, one per compile
+  // thread. Each function's machine code does not depend on its part, so
+  // the training steps of lenet (convolutions, GEMM micro-kernels shared
+  // by many kernels, epilogues) agree bit for bit whatever the split.
+  auto g = step("lenet", Kind::Train, true);
+  Results expected;
+  for (unsigned parts : {1u, 2u, 3u, 7u}) {
+    SCOPED_TRACE(std::to_string(parts) + " part(s)");
+    codegen::CodegenOptions opts;
+    codegen::CompileTimes times;
+    opts.compileThreads = parts;
+    opts.times = &times;
+    Results got = runTraining(*expectOk(codegen::compileGraph(*g, opts)));
+    EXPECT_EQ(times.objects, parts); // lenet's step has far more functions than parts
+    if (parts == 1) {
+      expected = std::move(got);
+      continue;
+    }
+    ASSERT_EQ(got.size(), expected.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      EXPECT_EQ(got[i].second, expected[i].second) << got[i].first;
+  }
 }
 
 TEST(FusionParity, BatchNormHeadsMatchTheInterpreter) {

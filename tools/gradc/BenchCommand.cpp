@@ -153,19 +153,20 @@ llvm::Error runBench(const BenchOptions &o) {
         "\"param_bytes\": {12:F0}, \"opt_state_bytes\": {13:F0}, \"naive_bytes\": {14:F0}, "
         "\"planned_bytes\": {15:F0}, \"slotted_bytes\": {16:F0}, \"arena_bytes\": {17:F0}, "
         "\"compile_passes_s\": {18:F4}, \"compile_ir_s\": {19:F4}, "
-        "\"compile_optimize_s\": {20:F4}, \"compile_machine_code_s\": {21:F4}}\n",
+        "\"compile_optimize_s\": {20:F4}, \"compile_machine_code_s\": {21:F4}, "
+        "\"compile_threads\": {22}}\n",
         o.model, o.infer ? "infer" : "train", batch, rt::numThreads(), compileSeconds, median,
         sorted.front(), sorted.back(), o.steps, o.warmup, flops, flops / median / 1e6,
         mem.params, mem.optState, mem.naive, mem.planned, mem.slotted, mem.arena, passSeconds,
-        times.buildIR, times.optimize, times.machineCode);
+        times.buildIR, times.optimize, times.machineCode, times.objects);
     return llvm::Error::success();
   }
   os << llvm::formatv("gradc bench: {0} ({1}, batch {2}, {3} thread(s))\n", o.model, what,
                       batch, rt::numThreads());
   os << llvm::formatv("  compile     {0:F3} s  (graph passes {1:F3}, LLVM IR {2:F3}, LLVM "
-                      "optimization {3:F3}, machine code {4:F3})\n",
+                      "optimization {3:F3}, machine code {4:F3} on {5} thread(s))\n",
                       compileSeconds, passSeconds, times.buildIR, times.optimize,
-                      times.machineCode);
+                      times.machineCode, times.objects);
   os << llvm::formatv("  step        median {0:F3} ms  (min {1:F3}, max {2:F3}; {3} steps "
                       "after {4} warm-up)\n",
                       median, sorted.front(), sorted.back(), o.steps, o.warmup);
