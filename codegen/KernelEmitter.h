@@ -111,9 +111,11 @@ public:
   void setTileEpilogue(const TileEpilogue *e) { tileEpilogue_ = e; }
   const TileEpilogue *tileEpilogue() const { return tileEpilogue_; }
 
-  /// An element epilogue (fusion): a per-element kernel (batch_norm_train's
-  /// apply) calls it with each result y it computes, at flat index idx, in
-  /// place of storing y; the epilogue stores the group's outputs.
+  /// An element epilogue (fusion): a kernel calls it with each result y at
+  /// flat index idx: batch_norm_train's apply with each value it computes,
+  /// in place of storing it; a conv with each element of a sample's
+  /// result, loaded back once the sample is stored. The epilogue stores the
+  /// group's outputs (not the head's result when the head stores it).
   using ElementEpilogue =
       std::function<void(KernelCtx &k, llvm::Value *idx, llvm::Value *y)>;
   void setElementEpilogue(const ElementEpilogue *e) { elementEpilogue_ = e; }

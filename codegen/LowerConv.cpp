@@ -304,6 +304,20 @@ void emitCol2im(KernelCtx &k, const ir::ConvGeom &g, Value *col, Value *n, Value
   }, "r");
 }
 
+/// A fusion group's element epilogue (KernelCtx::ElementEpilogue) over
+/// sample n's result, the `perSample` floats from n * perSample, once the
+/// sample is stored: the maps after the conv run while it is in cache.
+void emitSampleEpilogue(KernelCtx &p, Value *n, int64_t perSample) {
+  const KernelCtx::ElementEpilogue *epilogue = p.elementEpilogue();
+  if (!epilogue)
+    return;
+  Value *base = p.mul(n, p.i64c(perSample));
+  p.loop(p.i64c(perSample), [&](Value *e) {
+    Value *at = p.add(base, e);
+    (*epilogue)(p, at, p.load(p.out(), at));
+  }, "epi");
+}
+
 /// C = A * B for one group through the outer-product GEMM, all tiles.
 void emitGemm(KernelCtx &k, int64_t M, int64_t K, int64_t Nn, Value *A, int64_t sAi,
               int64_t sAk, Value *B, Value *C) {
@@ -552,16 +566,16 @@ llvm::Error lowerConv2d(KernelCtx &k, const ir::Node &nd) {
       Value *C = p.elemPtr(p.out(), p.mul(yRow, p.i64c(P)));
       emitGemm(p, g.og, K, P, A, K, 1, col, C);
     }, "g");
-    if (!bias)
-      return;
-    p.loop(p.i64c(g.o), [&](Value *o) {
-      Value *bo = p.load(p.in(2), o);
-      Value *base = p.mul(p.add(p.mul(n, p.i64c(g.o)), o), p.i64c(P));
-      p.loop(p.i64c(P), [&](Value *e) {
-        Value *at = p.add(base, e);
-        p.store(p.b().CreateFAdd(p.load(p.out(), at), bo), p.out(), at);
-      }, "e");
-    }, "o");
+    if (bias)
+      p.loop(p.i64c(g.o), [&](Value *o) {
+        Value *bo = p.load(p.in(2), o);
+        Value *base = p.mul(p.add(p.mul(n, p.i64c(g.o)), o), p.i64c(P));
+        p.loop(p.i64c(P), [&](Value *e) {
+          Value *at = p.add(base, e);
+          p.store(p.b().CreateFAdd(p.load(p.out(), at), bo), p.out(), at);
+        }, "e");
+      }, "o");
+    emitSampleEpilogue(p, n, g.o * P);
   });
   return llvm::Error::success();
 }
@@ -594,15 +608,14 @@ llvm::Error lowerConv2dGradInput(KernelCtx &k, const ir::Node &nd) {
         emitPadSample(p, t, *direct, p.in(0), n, scratchCol);
         emitDirectConvSample(p, t, *direct, ex[0], scratchCol,
                              p.elemPtr(p.out(), p.mul(n, p.i64c(t.o * Pt))));
-        return;
-      }
-      p.loop(p.i64c(g.groups), [&](Value *grp) {
+      } else p.loop(p.i64c(g.groups), [&](Value *grp) {
         Value *col = columnsOf(p, t, p.in(0), n, grp, scratchCol);
         Value *A = p.elemPtr(ex[0], p.mul(grp, p.i64c(t.og * Kt)));
         Value *dxRow = p.add(p.mul(n, p.i64c(t.o)), p.mul(grp, p.i64c(t.og)));
         Value *C = p.elemPtr(p.out(), p.mul(dxRow, p.i64c(Pt)));
         emitGemm(p, t.og, Kt, Pt, A, Kt, 1, col, C);
       }, "g");
+      emitSampleEpilogue(p, n, t.o * Pt);
     });
     k.freeScratch(wf);
     return llvm::Error::success();
@@ -619,6 +632,7 @@ llvm::Error lowerConv2dGradInput(KernelCtx &k, const ir::Node &nd) {
       emitGemm(p, K, g.og, P, A, 1, K, B, col);
       emitCol2im(p, g, col, n, grp, p.out());
     }, "g");
+    emitSampleEpilogue(p, n, g.c * g.h * g.w);
   });
   return llvm::Error::success();
 }

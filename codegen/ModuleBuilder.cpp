@@ -243,10 +243,10 @@ std::vector<const ir::Value *> headGroupInputs(const ir::FusionGroup &grp,
   return ins;
 }
 
-/// Fills the kernel of a group headed by an element-wise kernel
-/// (batch_norm_train): the head's own lowering, with an element epilogue
-/// that computes the maps on each result and stores the group's outputs
-/// (the head's result among them only when read outside the group).
+/// Fills the kernel of a group headed by a conv or a batch_norm_train: the
+/// head's own lowering, with an element epilogue that computes the maps on
+/// each result and stores the group's outputs (a batch norm's result only
+/// when read outside the group; a conv has stored its result itself).
 llvm::Error emitElementHeadGroupKernel(KernelCtx &k, const ir::FusionGroup &grp,
                                        const ir::Graph &g) {
   std::vector<EpilogueOperand> operands;
@@ -259,7 +259,8 @@ llvm::Error emitElementHeadGroupKernel(KernelCtx &k, const ir::FusionGroup &grp,
       elem[o.value] = p.load(p.in(o.arg), o.read == ir::EpilogueRead::Full ? idx : p.i64c(0));
     emitMembers(p, grp, g, elem, err);
     for (unsigned out = 0; out < grp.outputs.size(); ++out)
-      p.store(elem.lookup(grp.outputs[out]), p.out(out), idx);
+      if (grp.outputs[out] != grp.head->result() || !ir::headStoresResult(grp.head->op()))
+        p.store(elem.lookup(grp.outputs[out]), p.out(out), idx);
   };
   k.setElementEpilogue(&epilogue);
   llvm::Error e = loweringFor(grp.head->op())(k, *grp.head);
@@ -275,7 +276,7 @@ llvm::Error emitElementHeadGroupKernel(KernelCtx &k, const ir::FusionGroup &grp,
 /// with a tile epilogue that reads each stored tile of the product back
 /// (output 0), computes the maps on it and stores the other outputs.
 llvm::Error emitHeadGroupKernel(KernelCtx &k, const ir::FusionGroup &grp, const ir::Graph &g) {
-  if (!ir::headStoresResult(grp.head->op()))
+  if (grp.head->op() != ir::OpKind::MatMul)
     return emitElementHeadGroupKernel(k, grp, g);
   std::vector<EpilogueOperand> operands;
   headGroupInputs(grp, &operands);

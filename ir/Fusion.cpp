@@ -39,9 +39,19 @@ bool isFusibleMap(OpKind op) {
   }
 }
 
-bool isEpilogueHead(OpKind op) { return op == OpKind::MatMul || op == OpKind::BatchNormTrain; }
+bool isEpilogueHead(OpKind op) {
+  switch (op) {
+  case OpKind::MatMul:
+  case OpKind::Conv2d:
+  case OpKind::Conv2dGradInput:
+  case OpKind::BatchNormTrain:
+    return true;
+  default:
+    return false;
+  }
+}
 
-bool headStoresResult(OpKind head) { return head == OpKind::MatMul; }
+bool headStoresResult(OpKind head) { return head != OpKind::BatchNormTrain; }
 
 std::optional<EpilogueRead> epilogueRead(const Shape &operand, const Shape &group, OpKind head) {
   if (operand == group)

@@ -16,10 +16,13 @@
 // (bias add, activation, residual add, even an optimizer update of the
 // product's shape). Their other operands must be of the group's shape, a row
 // broadcast along the last dimension (a bias), or a scalar (epilogueRead).
-// A batch_norm_train may head a group too: its apply pass hands each
-// normalized element to the maps (the ReLU after it, a residual add), so
-// its result is stored only when something outside the group reads it;
-// their other operands must be of the group's shape or scalars.
+// A conv2d or conv2d_grad_input may head a group too: its maps run on each
+// sample's result once the sample is complete, while it is in cache (the
+// ReLU after a convolution, relu_grad after an input gradient). So may a
+// batch_norm_train: its apply pass hands each normalized element to the
+// maps (the ReLU after it, a residual add), so its result is stored only
+// when something outside the group reads it. After these heads the maps'
+// other operands must be of the group's shape or scalars.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -39,19 +42,21 @@ bool isFusibleMap(OpKind op);
 
 /// True for ops that may head a fusion group (its first member, with
 /// maps after it as the epilogue of its kernel): matmul, whose GEMM runs the
-/// epilogue on every tile of its result while the tile is in cache, and
+/// epilogue on every tile of its result while the tile is in cache;
+/// conv2d and conv2d_grad_input, which run it on each sample's result; and
 /// batch_norm_train, whose apply runs it on every element it computes.
 bool isEpilogueHead(OpKind op);
-/// True when a head always stores its result (the GEMM stores each tile and
-/// the epilogue reads it back); otherwise the result is one of the group's
-/// outputs only when read outside the group, like a map's.
+/// True when a head always stores its result (the GEMM stores each tile, a
+/// conv each sample, and the epilogue reads it back); otherwise (batch
+/// norm) the result is one of the group's outputs only when read outside
+/// the group, like a map's.
 bool headStoresResult(OpKind head);
 
 /// How an epilogue reads an operand of a group whose shape S = [..., Nn] is
 /// viewed as C[M, Nn]: the whole shape S (element (i, j)), a row broadcast
 /// along every dimension but the last ([Nn], [1, Nn]: element j), or one
-/// scalar. Other broadcasts have no epilogue form; a batch_norm_train head's
-/// epilogue reads no rows.
+/// scalar. Other broadcasts have no epilogue form; only a matmul head's
+/// epilogue reads rows.
 enum class EpilogueRead { Full, Row, Scalar };
 std::optional<EpilogueRead> epilogueRead(const Shape &operand, const Shape &group, OpKind head);
 
@@ -62,8 +67,8 @@ struct FusionGroup {
   /// Values the members read that no member defines, in first-read order.
   std::vector<const Value *> inputs;
   /// Member results read outside the group, in schedule order; with a
-  /// matmul head, the head's result first (always materialized: its GEMM
-  /// stores the tiles the epilogue reads back, headStoresResult).
+  /// head that stores its result (headStoresResult: a GEMM's tiles, a
+  /// conv's samples, which the epilogue reads back), that result first.
   std::vector<const Value *> outputs;
   /// The epilogue head (isEpilogueHead) when the first member is not a map.
   const Node *head = nullptr;

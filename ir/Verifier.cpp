@@ -280,7 +280,7 @@ private:
                                        "g{1}: only a group's head has an epilogue",
                                        n.info().name, n.group)
                              : formatv("op '{0}' cannot be in fusion group g{1}: only "
-                                       "elementwise maps fuse (after a matmul or batch_norm_train head)",
+                                       "elementwise maps fuse (after a matmul, conv or batch_norm_train head)",
                                        n.info().name, n.group));
       if (closed.contains(n.group))
         return nodeError(n, g_, formatv("fusion group g{0} is not contiguous in the "

@@ -21,8 +21,8 @@
 // after it (delays(): that would stretch the lifetimes of its inputs).
 // Groups left with one member are no groups.
 //
-// Epilogues: a matmul or a batch_norm_train may head a group
-// (ir/Fusion.h). It starts a group of its own like a map but never joins
+// Epilogues: a matmul, a conv2d, a conv2d_grad_input or a batch_norm_train
+// may head a group (ir/Fusion.h). It starts a group of its own like a map but never joins
 // its operands' groups; maps of its result's shape merge into it as above,
 // when the merged group keeps one head, the head reads nothing the group
 // computes, and every other operand of the maps has a form the epilogue
@@ -114,7 +114,7 @@ public:
   }
 
 private:
-  /// A matmul or batch_norm_train whose result may take an epilogue.
+  /// A matmul, conv or batch_norm_train whose result may take an epilogue.
   static bool canHead(const Node &n) {
     if (!ir::isEpilogueHead(n.op()) || n.results().size() != 1)
       return false;
