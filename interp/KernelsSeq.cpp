@@ -20,6 +20,7 @@
 #include "ir/OpInfoSeq.h"
 
 #include <cmath>
+#include <vector>
 
 namespace gradc::interp {
 
@@ -158,6 +159,80 @@ llvm::Error kernelExtremumGrad(const ir::Node &n, TensorIns in, TensorOuts out) 
       return 0.5 * v[2];
     return (isMax ? v[0] > v[1] : v[0] < v[1]) ? v[2] : 0.0;
   });
+}
+
+// ---- Layer norm over rows ---------------------------------------------------------
+// x as [rows, D] (D = the trailing `dims` axes); per row, in double:
+//   mean, var (biased), istd = 1/sqrt(var + eps), xhat = (x - mean) * istd
+//   layer_norm_rows:             y = xhat * w + b
+//   layer_norm_rows_grad:        g = dy * w; dx = istd * (g - mean(g) - xhat * mean(g * xhat))
+//   layer_norm_rows_grad_weight: sum over rows of dy * xhat
+
+namespace {
+struct RowStats {
+  double mean, istd;
+};
+RowStats rowStats(const float *x, int64_t D, double eps) {
+  double mean = 0, var = 0;
+  for (int64_t j = 0; j < D; ++j)
+    mean += x[j];
+  mean /= double(D);
+  for (int64_t j = 0; j < D; ++j)
+    var += (x[j] - mean) * (x[j] - mean);
+  return {mean, 1 / std::sqrt(var / double(D) + eps)};
+}
+/// D, the values per row, from the weight's (or dweight's) element count.
+int64_t rowLength(const rt::Tensor &rowShaped) { return rowShaped.numel(); }
+} // namespace
+
+llvm::Error kernelLayerNormRows(const ir::Node &n, TensorIns in, TensorOuts out) {
+  double eps = n.attrs().getFloat("eps", 1e-5);
+  int64_t D = rowLength(*in[1]), rows = D ? in[0]->numel() / D : 0;
+  const float *w = in[1]->f32(), *b = in[2]->f32();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *x = in[0]->f32() + r * D;
+    RowStats st = rowStats(x, D, eps);
+    for (int64_t j = 0; j < D; ++j)
+      out[0]->f32()[r * D + j] = static_cast<float>((x[j] - st.mean) * st.istd * w[j] + b[j]);
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error kernelLayerNormRowsGrad(const ir::Node &n, TensorIns in, TensorOuts out) {
+  double eps = n.attrs().getFloat("eps", 1e-5);
+  int64_t D = rowLength(*in[1]), rows = D ? in[0]->numel() / D : 0;
+  const float *w = in[1]->f32();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *x = in[0]->f32() + r * D, *dy = in[2]->f32() + r * D;
+    RowStats st = rowStats(x, D, eps);
+    double sg = 0, sgx = 0;
+    for (int64_t j = 0; j < D; ++j) {
+      double g = double(dy[j]) * w[j];
+      sg += g;
+      sgx += g * (x[j] - st.mean) * st.istd;
+    }
+    for (int64_t j = 0; j < D; ++j) {
+      double g = double(dy[j]) * w[j], xhat = (x[j] - st.mean) * st.istd;
+      out[0]->f32()[r * D + j] =
+          static_cast<float>(st.istd * (g - sg / double(D) - xhat * sgx / double(D)));
+    }
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error kernelLayerNormRowsGradWeight(const ir::Node &n, TensorIns in, TensorOuts out) {
+  double eps = n.attrs().getFloat("eps", 1e-5);
+  int64_t D = rowLength(*out[0]), rows = D ? in[0]->numel() / D : 0;
+  std::vector<double> sum(size_t(D), 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *x = in[0]->f32() + r * D, *dy = in[1]->f32() + r * D;
+    RowStats st = rowStats(x, D, eps);
+    for (int64_t j = 0; j < D; ++j)
+      sum[size_t(j)] += double(dy[j]) * (x[j] - st.mean) * st.istd;
+  }
+  for (int64_t j = 0; j < D; ++j)
+    out[0]->f32()[j] = static_cast<float>(sum[size_t(j)]);
+  return llvm::Error::success();
 }
 
 // ---- Losses -------------------------------------------------------------------

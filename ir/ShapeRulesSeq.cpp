@@ -133,6 +133,9 @@ std::optional<llvm::ArrayRef<AttrSpec>> seqOpAttrs(OpKind k) {
   case OpKind::Gru:
     return llvm::ArrayRef<AttrSpec>(kRecurrentAttrs);
   case OpKind::LayerNorm:
+  case OpKind::LayerNormRows:
+  case OpKind::LayerNormRowsGrad:
+  case OpKind::LayerNormRowsGradWeight:
     return llvm::ArrayRef<AttrSpec>(kLayerNormAttrs);
   case OpKind::Embed:
     return llvm::ArrayRef<AttrSpec>(kEmbedAttrs);
@@ -389,6 +392,63 @@ llvm::Expected<Types> shapeRuleBmm(const Node &n) {
   out.push_back(m);
   out.push_back(p);
   return Types{TensorType(DType::F32, out)};
+}
+
+/// The trailing shape layer_norm_rows normalizes over (its weight's and
+/// bias's shape), after checking x and the attributes.
+static llvm::Expected<Shape> layerNormRowShape(const Node &n) {
+  if (auto e = expectF32(n, 0))
+    return e;
+  const TensorType &x = n.input(0)->type();
+  int64_t dims = n.attrs().getInt("dims", 1);
+  if (dims < 1 || dims > x.rank())
+    return err(formatv("{0} dims must be in [1, {1}] for {2}, got {3}", n.info().name,
+                       x.rank(), x.str(), dims));
+  Shape row(x.shape.end() - dims, x.shape.end());
+  for (int64_t d : row)
+    if (d == kBatch)
+      return err(formatv("{0} cannot normalize over the batch dimension N", n.info().name));
+  if (n.attrs().getFloat("eps", 1e-5) <= 0)
+    return err(formatv("{0} eps must be > 0", n.info().name));
+  return row;
+}
+
+static llvm::Error expectTypeOf(const Value *v, const TensorType &t, const char *what) {
+  if (v->type() != t)
+    return err(formatv("{0} %{1} must be {2}, got {3}", what, v->name(), t.str(),
+                       v->type().str()));
+  return llvm::Error::success();
+}
+
+llvm::Expected<Types> shapeRuleLayerNormRows(const Node &n) {
+  auto row = layerNormRowShape(n);
+  if (!row)
+    return row.takeError();
+  for (unsigned i : {1u, 2u})
+    if (auto e = expectTypeOf(n.input(i), TensorType(DType::F32, *row),
+                              i == 1 ? "weight" : "bias"))
+      return e;
+  return Types{n.input(0)->type()};
+}
+
+llvm::Expected<Types> shapeRuleLayerNormRowsGrad(const Node &n) {
+  auto row = layerNormRowShape(n);
+  if (!row)
+    return row.takeError();
+  if (auto e = expectTypeOf(n.input(1), TensorType(DType::F32, *row), "weight"))
+    return e;
+  if (auto e = expectTypeOf(n.input(2), n.input(0)->type(), "gradient"))
+    return e;
+  return Types{n.input(0)->type()};
+}
+
+llvm::Expected<Types> shapeRuleLayerNormRowsGradWeight(const Node &n) {
+  auto row = layerNormRowShape(n);
+  if (!row)
+    return row.takeError();
+  if (auto e = expectTypeOf(n.input(1), n.input(0)->type(), "gradient"))
+    return e;
+  return Types{TensorType(DType::F32, *row)};
 }
 
 std::vector<int64_t> bmmBatchStrides(const Shape &operand, const Shape &outLead) {

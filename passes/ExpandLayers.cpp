@@ -23,7 +23,8 @@
 //               n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))
 //               h_t = (1 - z) * n + z * h_{t-1} = n + z * (h_{t-1} - n)
 //   layer_norm  P.weight (ones), P.bias (zeros) over the trailing `dims` axes:
-//               (x - mean) / sqrt(var + eps) * weight + bias  (biased var)
+//               (x - mean) / sqrt(var + eps) * weight + bias  (biased var),
+//               one layer_norm_rows op (codegen/LowerLayerNorm.cpp)
 //   embed       P.weight [vocab, dim] ~ N(0, 1) (nn.Embedding); with
 //               positional=1 adds the sinusoidal encoding [T, dim]
 //   multi_head_attention  P.{q,k,v,out}_proj.{weight [D, D], bias [D]}:
@@ -382,23 +383,13 @@ Value *Expander::layerNormOf(Value *x, int64_t dims, double epsValue) {
   if (!x || err_)
     return nullptr;
   const Shape &s = x->type().shape;
-  int64_t rank = static_cast<int64_t>(s.size());
   Shape normalized(s.end() - dims, s.end());
-  std::vector<int64_t> axes;
-  for (int64_t i = rank - dims; i < rank; ++i)
-    axes.push_back(i);
-  Attrs red;
-  red.set("axes", axes);
-  red.set("keepdims", int64_t(1));
-  Value *mean = op(OpKind::ReduceMean, {x}, red, "mean");
-  Value *xc = op(OpKind::Sub, {x, mean}, {}, "centered");
-  Value *var = op(OpKind::ReduceMean, {op(OpKind::Mul, {xc, xc}, {}, "sq")}, red, "var");
-  Value *eps = e_.scalar(epsValue, name("eps"));
-  Value *sd = op(OpKind::Sqrt, {op(OpKind::Add, {var, eps}, {}, "var_eps")}, {}, "std");
-  Value *xn = op(OpKind::Div, {xc, sd}, {}, "normalized");
   Value *w = param("weight", normalized, constant(1.0));
   Value *b = param("bias", normalized, ir::Initializer{});
-  return op(OpKind::Add, {op(OpKind::Mul, {xn, w}, {}, "scaled"), b}, {}, "y");
+  Attrs a;
+  a.set("dims", dims);
+  a.set("eps", epsValue);
+  return op(OpKind::LayerNormRows, {x, w, b}, std::move(a), "y");
 }
 
 llvm::Expected<Value *> Expander::embed() {

@@ -316,6 +316,7 @@ template <> constexpr GradRule kRule<OpKind::Embedding> = &gradRuleEmbedding;
 template <> constexpr GradRule kRule<OpKind::Slice> = &gradRuleSlice;
 template <> constexpr GradRule kRule<OpKind::Concat> = &gradRuleConcat;
 template <> constexpr GradRule kRule<OpKind::Bmm> = &gradRuleBmm;
+template <> constexpr GradRule kRule<OpKind::LayerNormRows> = &gradRuleLayerNormRows;
 
 // Every op has a rule exactly when it lacks the NoGrad flag: a new
 // differentiable op without a rule (or a NoGrad op given one) stops the build.

@@ -152,4 +152,12 @@ GradsOrErr gradRuleBmm(Builder &b, const Node &n, Value *dy) {
   return e.done({da, db});
 }
 
+GradsOrErr gradRuleLayerNormRows(Builder &b, const Node &n, Value *dy) {
+  Emitter e(b);
+  Value *x = n.input(0);
+  Value *dx = e.op(OpKind::LayerNormRowsGrad, {x, n.input(1), dy}, n.attrs(), dName(n, 0));
+  Value *dw = e.op(OpKind::LayerNormRowsGradWeight, {x, dy}, n.attrs(), dName(n, 1));
+  return e.done({dx, dw, dy});
+}
+
 } // namespace gradc::passes

@@ -23,5 +23,8 @@ GradsOrErr gradRuleEmbedding(ir::Builder &b, const ir::Node &n, ir::Value *dy);
 GradsOrErr gradRuleSlice(ir::Builder &b, const ir::Node &n, ir::Value *dy);
 GradsOrErr gradRuleBmm(ir::Builder &b, const ir::Node &n, ir::Value *dy);
 GradsOrErr gradRuleConcat(ir::Builder &b, const ir::Node &n, ir::Value *dy);
+/// layer_norm_rows: layer_norm_rows_grad, layer_norm_rows_grad_weight, and
+/// dy for the bias (autodiff sums it over the rows).
+GradsOrErr gradRuleLayerNormRows(ir::Builder &b, const ir::Node &n, ir::Value *dy);
 
 } // namespace gradc::passes

@@ -480,6 +480,13 @@ std::vector<Recipe> allRecipes() {
   add(oneOp(OpKind::Bmm, {{{N, 1, 3, 4}}, {{2, 5, 4}}}, attrs({{"transpose_b", int64_t(1)}})));
   add(oneOp(OpKind::Concat, {{{N, 1, 2}}, {{N, 2, 2}}, {{N, 1, 2}}},
             attrs({{"axis", int64_t(-2)}})));
+  // layer_norm_rows over the last axis and over the last two: dx through
+  // the row statistics, the weight's and the bias's sums over rows.
+  add(oneOp(OpKind::LayerNormRows, {{{N, 3, 4}, Range::Distinct}, {{4}, Range::Positive}, {{4}}},
+            attrs({{"dims", int64_t(1)}, {"eps", 1e-5}})));
+  add(oneOp(OpKind::LayerNormRows,
+            {{{N, 2, 3}, Range::Distinct}, {{2, 3}, Range::Positive}, {{2, 3}}},
+            attrs({{"dims", int64_t(2)}, {"eps", 1e-5}})));
   // Added last so that the recipes above keep their seeds. conv2d's kernels
   // have fast paths for stride 1 along the width (vectorized im2col and
   // col2im) and for stride 1 (the input gradient as a conv of dy); these

@@ -36,6 +36,7 @@
 #include <limits>
 #include <map>
 #include <regex>
+#include <tuple>
 
 using namespace gradc;
 using namespace gradc::test;
@@ -445,6 +446,20 @@ std::map<OpKind, std::vector<Recipe>> recipes() {
       {"[N,2,3,4]x[4,5]", {uni({N, 2, 3, 4}), uni({4, 5})}, mm(0, 0), sumOf(4)},
       {"[N,1,3,4]x[2,5,4]^T", {uni({N, 1, 3, 4}), uni({2, 5, 4})}, mm(0, 1), sumOf(4)},
       {"[3,4]^T x[N,2,3,5]", {uni({3, 4}), uni({N, 2, 3, 5})}, mm(1, 0), sumOf(3)}};
+  // layer_norm_rows and its gradients: rows of 7 (scalar tail), of 2x5
+  // (dims 2), of 130 (vectors and a tail) and gpt's [N,16,128]. Row sums
+  // are f32 in a different order than the interpreter's double sums.
+  for (auto [xs, ws, dims] : {std::tuple{Shape{N, 7}, Shape{7}, int64_t(1)},
+                              std::tuple{Shape{N, 3, 2, 5}, Shape{2, 5}, int64_t(2)},
+                              std::tuple{Shape{N, 130}, Shape{130}, int64_t(1)},
+                              std::tuple{Shape{N, 16, 128}, Shape{128}, int64_t(1)}}) {
+    std::string what = shapeToString(xs) + " dims " + std::to_string(dims);
+    ir::Attrs a = attrs({{"dims", dims}, {"eps", 1e-5}});
+    Tol tol = sumOf(2 * ws.back(), 3);
+    r[OpKind::LayerNormRows].push_back({what, {uni(xs, -2, 3), uni(ws), uni(ws)}, a, tol});
+    r[OpKind::LayerNormRowsGrad].push_back({what, {uni(xs, -2, 3), uni(ws), uni(xs)}, a, tol});
+    r[OpKind::LayerNormRowsGradWeight].push_back({what, {uni(xs, -2, 3), uni(xs)}, a, tol});
+  }
   r[OpKind::CausalMask] = {{"5", {}, attrs({{"size", int64_t(5)}}), kExact}};
   // sin/cos of the same angle, computed in double two different ways.
   r[OpKind::PositionalEncoding] = {

@@ -422,6 +422,17 @@ TEST_F(Threads, ReductionsAreBitwiseTheSameForAnyThreadCount) {
   checkMap(OpKind::ReduceSum, {{kBatch, 300}}, 200, 1e-5, 1e-2, attrs({{"axes", Ints{0, 1}}}));
 }
 
+// layer_norm_rows and its gradients on gpt's rows ([N,16,128], 208 rows at
+// batch 13): rows split across threads; the weight gradient sums fixed
+// chunks of rows, then the chunks in order.
+TEST_F(Threads, LayerNormIsBitwiseTheSameForAnyThreadCount) {
+  ir::Attrs a = attrs({{"dims", int64_t(1)}, {"eps", 1e-5}});
+  const int64_t N = kBatch;
+  checkMap(OpKind::LayerNormRows, {{N, 16, 128}, {128}, {128}}, 13, 1e-5, 1e-5, a);
+  checkMap(OpKind::LayerNormRowsGrad, {{N, 16, 128}, {128}, {N, 16, 128}}, 13, 1e-5, 1e-5, a);
+  checkMap(OpKind::LayerNormRowsGradWeight, {{N, 16, 128}, {N, 16, 128}}, 13, 1e-5, 1e-4, a);
+}
+
 // Cross-entropy over 512 rows of 256 classes (gpt's head) and its gradient,
 // rows split across threads; the loss sums the rows' losses in order.
 TEST_F(Threads, CrossEntropyIsBitwiseTheSameForAnyThreadCount) {

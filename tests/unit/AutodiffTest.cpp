@@ -403,6 +403,7 @@ std::vector<RuleCase> ruleCases() {
   Attrs bt;
   bt.set("transpose_b", int64_t(1));
   c.push_back({"bmm", OpKind::Bmm, {tf({2, 3, 4}), tf({2, 5, 4})}, bt});
+  c.push_back({"layer_norm_rows", OpKind::LayerNormRows, {tf({2, 3, 4}), tf({4}), tf({4})}, {}});
   c.push_back({"concat", OpKind::Concat, {tf({2, 1}), tf({2, 3}), tf({2, 2})}, cat});
   return c;
 }
