@@ -45,6 +45,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <system_error>
 #include <thread>
 
 namespace gradc::codegen {
@@ -152,8 +153,13 @@ emitObjects(std::unique_ptr<llvm::Module> m, const llvm::orc::JITTargetMachineBu
     pm.run(*part);
   };
   std::vector<std::thread> threads;
-  for (size_t i = 1; i < count; ++i)
-    threads.emplace_back(compile, i);
+  for (size_t i = 1; i < count; ++i) {
+    try {
+      threads.emplace_back(compile, i);
+    } catch (const std::system_error &) { // no thread to be had: compile it here
+      compile(i);
+    }
+  }
   compile(0);
   for (std::thread &t : threads)
     t.join();

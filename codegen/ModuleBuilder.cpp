@@ -243,6 +243,18 @@ std::vector<const ir::Value *> headGroupInputs(const ir::FusionGroup &grp,
   return ins;
 }
 
+/// Runs the lowering of `grp`'s head (its epilogue hook set by the caller)
+/// and returns the first error: the lowering's, else the epilogue's, which
+/// the epilogue leaves in `err` while the lowering runs.
+llvm::Error lowerHead(KernelCtx &k, const ir::FusionGroup &grp, const ir::Graph &g,
+                      llvm::Error &err) {
+  if (llvm::Error e = loweringFor(grp.head->op())(k, *grp.head)) {
+    llvm::consumeError(std::move(err));
+    return ir::nodeError(*grp.head, g, "cannot generate code: " + llvm::toString(std::move(e)));
+  }
+  return std::move(err);
+}
+
 /// Fills the kernel of a group headed by a conv or a batch_norm_train: the
 /// head's own lowering, with an element epilogue that computes the maps on
 /// each result and stores the group's outputs (a batch norm's result only
@@ -263,13 +275,9 @@ llvm::Error emitElementHeadGroupKernel(KernelCtx &k, const ir::FusionGroup &grp,
         p.store(elem.lookup(grp.outputs[out]), p.out(out), idx);
   };
   k.setElementEpilogue(&epilogue);
-  llvm::Error e = loweringFor(grp.head->op())(k, *grp.head);
+  llvm::Error e = lowerHead(k, grp, g, err);
   k.setElementEpilogue(nullptr);
-  if (e) {
-    llvm::consumeError(std::move(err));
-    return ir::nodeError(*grp.head, g, "cannot generate code: " + llvm::toString(std::move(e)));
-  }
-  return err;
+  return e;
 }
 
 /// Fills the kernel of a group headed by a matmul: the head's own lowering,
@@ -347,13 +355,9 @@ llvm::Error emitHeadGroupKernel(KernelCtx &k, const ir::FusionGroup &grp, const 
     p.b().CreateCall(epilogueFn, args);
   };
   k.setTileEpilogue(&epilogue);
-  llvm::Error e = loweringFor(grp.head->op())(k, *grp.head);
+  llvm::Error e = lowerHead(k, grp, g, err);
   k.setTileEpilogue(nullptr);
-  if (e) {
-    llvm::consumeError(std::move(err));
-    return ir::nodeError(*grp.head, g, "cannot generate code: " + llvm::toString(std::move(e)));
-  }
-  return err;
+  return e;
 }
 
 } // namespace
