@@ -303,7 +303,8 @@ void emitChannelKernel(
     Value *count = b.CreateSub(end, begin);
     Value *slots = p.mul(count, p.i64c(l.slotDoubles()));
     Value *scratch = p.mallocScratch(p.mul(slots, p.i64c(2)));
-    p.loop(slots, [&](Value *i) { p.store(f64c(p, 0), scratch, i); }, "zero");
+    if (what != Sums::None) // the sums start at 0; coefficients are written before use
+      p.loop(slots, [&](Value *i) { p.store(f64c(p, 0), scratch, i); }, "zero");
     auto slotOf = [&](Value *ci) {
       return p.elemPtr(scratch, p.mul(ci, p.i64c(l.slotDoubles())), f64);
     };

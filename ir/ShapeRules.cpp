@@ -32,6 +32,13 @@ llvm::Error expectF32Input(const Node &n, unsigned i) {
   return llvm::Error::success();
 }
 
+llvm::Error expectValueType(const Value *v, const TensorType &t, const char *what) {
+  if (v->type() != t)
+    return err(formatv("{0} %{1} must be {2}, got {3}", what, v->name(), t.str(),
+                       v->type().str()));
+  return llvm::Error::success();
+}
+
 static llvm::Error expectF32(const Node &n, unsigned i) { return expectF32Input(n, i); }
 
 llvm::Expected<Shape> broadcastShapes(const Shape &a, const Shape &b) {

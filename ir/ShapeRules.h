@@ -32,6 +32,13 @@ Shape reducedShape(const Shape &in, const std::vector<int64_t> &axes, bool keepd
 llvm::Error shapeRuleError(const llvm::Twine &msg);
 /// Errors unless input `i` of `n` is f32.
 llvm::Error expectF32Input(const Node &n, unsigned i);
+/// The trailing shape a layer norm node (the layer_norm layer, the
+/// layer_norm_rows ops) normalizes over, its weight's and bias's shape,
+/// after checking input 0 (f32, no N among those axes) and the `dims` and
+/// `eps` attributes.
+llvm::Expected<Shape> layerNormRowShape(const Node &n);
+/// Errors unless `v` has type `t`: "<what> %v must be <t>, got <its type>".
+llvm::Error expectValueType(const Value *v, const TensorType &t, const char *what);
 /// Checks the operands of a classification loss: input 0 f32[..., C]
 /// (`what`: "logits", "log-probabilities"), input 1 i32 labels of its shape
 /// without the class axis.

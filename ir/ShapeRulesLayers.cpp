@@ -82,17 +82,9 @@ llvm::Expected<Types> shapeRuleGru(const Node &n) { return recurrentRule(n); }
 llvm::Expected<Types> shapeRuleLayerNorm(const Node &n) {
   if (auto e = expectF32(n))
     return e;
-  const TensorType &x = n.input(0)->type();
-  int64_t dims = n.attrs().getInt("dims", 1);
-  if (dims < 1 || dims > x.rank())
-    return err(formatv("layer_norm dims must be in [1, {0}] for {1}, got {2}", x.rank(),
-                       x.str(), dims));
-  for (int64_t i = x.rank() - dims; i < x.rank(); ++i)
-    if (x.shape[i] == kBatch)
-      return err("layer_norm cannot normalize over the batch dimension N");
-  if (n.attrs().getFloat("eps", 1e-5) <= 0)
-    return err("layer_norm eps must be > 0");
-  return Types{x};
+  if (auto row = layerNormRowShape(n); !row)
+    return row.takeError();
+  return Types{n.input(0)->type()};
 }
 
 llvm::Expected<Types> shapeRuleEmbed(const Node &n) {

@@ -394,9 +394,7 @@ llvm::Expected<Types> shapeRuleBmm(const Node &n) {
   return Types{TensorType(DType::F32, out)};
 }
 
-/// The trailing shape layer_norm_rows normalizes over (its weight's and
-/// bias's shape), after checking x and the attributes.
-static llvm::Expected<Shape> layerNormRowShape(const Node &n) {
+llvm::Expected<Shape> layerNormRowShape(const Node &n) {
   if (auto e = expectF32(n, 0))
     return e;
   const TensorType &x = n.input(0)->type();
@@ -413,19 +411,12 @@ static llvm::Expected<Shape> layerNormRowShape(const Node &n) {
   return row;
 }
 
-static llvm::Error expectTypeOf(const Value *v, const TensorType &t, const char *what) {
-  if (v->type() != t)
-    return err(formatv("{0} %{1} must be {2}, got {3}", what, v->name(), t.str(),
-                       v->type().str()));
-  return llvm::Error::success();
-}
-
 llvm::Expected<Types> shapeRuleLayerNormRows(const Node &n) {
   auto row = layerNormRowShape(n);
   if (!row)
     return row.takeError();
   for (unsigned i : {1u, 2u})
-    if (auto e = expectTypeOf(n.input(i), TensorType(DType::F32, *row),
+    if (auto e = expectValueType(n.input(i), TensorType(DType::F32, *row),
                               i == 1 ? "weight" : "bias"))
       return e;
   return Types{n.input(0)->type()};
@@ -435,9 +426,9 @@ llvm::Expected<Types> shapeRuleLayerNormRowsGrad(const Node &n) {
   auto row = layerNormRowShape(n);
   if (!row)
     return row.takeError();
-  if (auto e = expectTypeOf(n.input(1), TensorType(DType::F32, *row), "weight"))
+  if (auto e = expectValueType(n.input(1), TensorType(DType::F32, *row), "weight"))
     return e;
-  if (auto e = expectTypeOf(n.input(2), n.input(0)->type(), "gradient"))
+  if (auto e = expectValueType(n.input(2), n.input(0)->type(), "gradient"))
     return e;
   return Types{n.input(0)->type()};
 }
@@ -446,7 +437,7 @@ llvm::Expected<Types> shapeRuleLayerNormRowsGradWeight(const Node &n) {
   auto row = layerNormRowShape(n);
   if (!row)
     return row.takeError();
-  if (auto e = expectTypeOf(n.input(1), n.input(0)->type(), "gradient"))
+  if (auto e = expectValueType(n.input(1), n.input(0)->type(), "gradient"))
     return e;
   return Types{TensorType(DType::F32, *row)};
 }

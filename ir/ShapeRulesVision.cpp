@@ -319,13 +319,6 @@ static llvm::Expected<int64_t> bnChannels(const Value *x) {
   return t.shape[1];
 }
 
-static llvm::Error expectType(const Value *v, const TensorType &t, const char *what) {
-  if (v->type() != t)
-    return err(formatv("{0} %{1} must be {2}, got {3}", what, v->name(), t.str(),
-                       v->type().str()));
-  return llvm::Error::success();
-}
-
 /// The channel count of batch_stats' result [4, C].
 static llvm::Expected<int64_t> statsChannels(const Value *stats) {
   const TensorType &t = stats->type();
@@ -340,7 +333,7 @@ static llvm::Expected<int64_t> bnChannelsWithStats(const Value *x, const Value *
   auto c = bnChannels(x);
   if (!c)
     return c.takeError();
-  if (auto e = expectType(stats, TensorType(DType::F32, {4, *c}), "statistics"))
+  if (auto e = expectValueType(stats, TensorType(DType::F32, {4, *c}), "statistics"))
     return std::move(e);
   return *c;
 }
@@ -357,7 +350,7 @@ llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleBatchNormTrain(const N
   if (!c)
     return c.takeError();
   for (unsigned i : {1u, 2u})
-    if (auto e = expectType(n.input(i), TensorType(DType::F32, {*c}), "per-channel param"))
+    if (auto e = expectValueType(n.input(i), TensorType(DType::F32, {*c}), "per-channel param"))
       return std::move(e);
   return Types{n.input(0)->type()};
 }
@@ -366,12 +359,12 @@ llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleBatchNormTrainGrad(con
   auto c = bnChannelsWithStats(n.input(0), n.input(3));
   if (!c)
     return c.takeError();
-  if (auto e = expectType(n.input(1), TensorType(DType::F32, {*c}), "gamma"))
+  if (auto e = expectValueType(n.input(1), TensorType(DType::F32, {*c}), "gamma"))
     return std::move(e);
-  if (auto e = expectType(n.input(2), n.input(0)->type(), "gradient"))
+  if (auto e = expectValueType(n.input(2), n.input(0)->type(), "gradient"))
     return std::move(e);
   for (unsigned i : {4u, 5u})
-    if (auto e = expectType(n.input(i), TensorType(DType::F32, {*c}), "per-channel sum"))
+    if (auto e = expectValueType(n.input(i), TensorType(DType::F32, {*c}), "per-channel sum"))
       return std::move(e);
   return Types{n.input(0)->type()};
 }
@@ -380,7 +373,7 @@ llvm::Expected<llvm::SmallVector<TensorType, 1>> shapeRuleBatchNormGradGamma(con
   auto c = bnChannelsWithStats(n.input(0), n.input(2));
   if (!c)
     return c.takeError();
-  if (auto e = expectType(n.input(1), n.input(0)->type(), "gradient"))
+  if (auto e = expectValueType(n.input(1), n.input(0)->type(), "gradient"))
     return std::move(e);
   return Types{TensorType(DType::F32, {*c})};
 }
